@@ -1,0 +1,98 @@
+"""pytest options and fixtures: --arch/--kernel/--source/--series and a `guest` per module.
+
+Every test that uses `guest` has its kernel log checked afterwards: a BUG, WARNING, Oops,
+Bad page, soft lockup, hung task or RCU stall fails the test (allow-listed lines aside).
+"""
+
+from pathlib import Path
+
+import pytest
+
+from lab.accel import choose_accel
+from lab.arch import parse_arches
+from lab.image.initramfs import build_initramfs
+from lab.kernel.build import BuildRequest, KernelBuild, build_kernel, load_build
+from lab.suites import all_suites
+from lab.testing import LabGuest
+from lab.vm.qemu import MachineSpec
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("faultlab")
+    group.addoption("--arch", default="x86_64,ppc64", help="comma-separated target arches")
+    group.addoption("--kernel", default=None,
+                    help="use this build (id or artifact dir); single arch only")
+    group.addoption("--source", default="debian-6.1", help="kernel source to build")
+    group.addoption("--series", default=None, help="patch series to apply")
+    group.addoption("--flavour", default="tiny", help="config flavour: tiny or full")
+    group.addoption("--config", action="append", default=[], help="extra config fragment")
+    group.addoption("--accel", default="auto", help="auto, tcg or kvm")
+    group.addoption("--mmu", default="", help="ppc64 MMU: radix or hash")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "arch" in metafunc.fixturenames:
+        arches = parse_arches(metafunc.config.getoption("--arch"))
+        metafunc.parametrize("arch", arches, ids=[a.name for a in arches], scope="module")
+
+
+class KernelCache:
+    """One build per arch per session."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.builds: dict[str, KernelBuild] = {}
+
+    def get(self, arch) -> KernelBuild:
+        if arch.name not in self.builds:
+            opt = self.config.getoption
+            if opt("--kernel"):
+                self.builds[arch.name] = load_build(opt("--kernel"))
+            else:
+                series = Path(opt("--series")) if opt("--series") else None
+                self.builds[arch.name] = build_kernel(BuildRequest(
+                    arch=arch, source=opt("--source"), series=series, flavour=opt("--flavour"),
+                    fragments=tuple(Path(f) for f in opt("--config"))))
+        return self.builds[arch.name]
+
+
+@pytest.fixture(scope="session")
+def kernels(pytestconfig: pytest.Config) -> KernelCache:
+    return KernelCache(pytestconfig)
+
+
+@pytest.fixture(scope="module")
+def kernel(kernels: KernelCache, arch) -> KernelBuild:
+    """The kernel under test for `arch`."""
+    return kernels.get(arch)
+
+
+@pytest.fixture(scope="module")
+def guest(kernel: KernelBuild, arch, pytestconfig, tmp_path_factory, request):
+    """A booted guest with every suite's programs, one boot per module (re-booted on crash)."""
+    image = build_initramfs(arch, list(all_suites().values()), kernel.modules_dir)
+    spec = MachineSpec(arch, kernel.boot_image, image.path,
+                       accel=choose_accel(arch, pytestconfig.getoption("--accel")),
+                       mmu=pytestconfig.getoption("--mmu"))
+    workdir = tmp_path_factory.mktemp(f"{arch.name}-{request.module.__name__.split('.')[-1]}")
+    lab_guest = LabGuest(spec, workdir)
+    try:
+        lab_guest.guest  # boot now, so a boot failure is reported at setup  # noqa: B018
+        yield lab_guest
+    finally:
+        lab_guest.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """After a test that used a guest, the kernel log of that test is the oracle."""
+    guest = getattr(item, "funcargs", {}).get("guest")
+    try:
+        outcome = yield
+    finally:
+        problems = guest.kernel_problems() if isinstance(guest, LabGuest) else []
+    if problems:
+        reports = "\n\n".join(f"{p.title}\n{p.report}" for p in problems)
+        pytest.fail(f"kernel log of this test shows problems (log: {guest.kernel_log}):\n"
+                    f"{reports}", pytrace=False)
+    return outcome

@@ -1,0 +1,1 @@
+"""faultlab: build patched kernels, boot them in QEMU and run memory-management fault suites."""

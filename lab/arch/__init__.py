@@ -1,0 +1,21 @@
+"""Architecture profiles: one small data module per architecture."""
+
+from lab.arch.ppc64 import PPC64
+from lab.arch.profile import ArchProfile
+from lab.arch.x86_64 import X86_64
+from lab.errors import UsageError
+
+ARCHES: dict[str, ArchProfile] = {p.name: p for p in (X86_64, PPC64)}
+
+
+def get_arch(name: str) -> ArchProfile:
+    """Return the profile named `name`, or raise UsageError listing the known ones."""
+    try:
+        return ARCHES[name]
+    except KeyError:
+        raise UsageError(f"unknown arch {name!r}; known: {', '.join(ARCHES)}") from None
+
+
+def parse_arches(spec: str) -> list[ArchProfile]:
+    """Parse a comma-separated arch list such as 'x86_64,ppc64'."""
+    return [get_arch(name.strip()) for name in spec.split(",") if name.strip()]

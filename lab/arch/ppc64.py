@@ -1,0 +1,23 @@
+"""ppc64: big-endian pseries with VOF firmware, power9, hvc0 console, 64K pages."""
+
+from lab.arch.profile import ArchProfile
+
+PPC64 = ArchProfile(
+    name="ppc64",
+    kernel_arch="powerpc",
+    cross_prefix="powerpc64-linux-gnu-",
+    boot_image="vmlinux",
+    build_targets=("vmlinux",),
+    config_fragment="ppc64.config",
+    defconfig="pseries_defconfig",
+    elf_machine="EM_PPC64",
+    big_endian=True,
+    page_size=65536,
+    qemu_binary="qemu-system-ppc64",
+    qemu_machine="pseries,x-vof=on",
+    qemu_cpu="power9",
+    console="hvc0",
+    boot_timeout_s=120.0,
+    # Cell has the hash MMU; radix is the power9 default.
+    mmu_options={"radix": (), "hash": ("disable_radix",)},
+)

@@ -1,0 +1,33 @@
+"""The data that describes one target architecture."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ArchProfile:
+    """How to build, inspect and boot kernels for one architecture."""
+
+    name: str
+    kernel_arch: str  # ARCH= for kbuild
+    cross_prefix: str  # CROSS_COMPILE=, '' for the host compiler
+    boot_image: str  # path of the boot image inside the build tree
+    build_targets: tuple[str, ...]
+    config_fragment: str  # file name under kernels/configs/
+    defconfig: str  # make target of the fuller config flavour
+    elf_machine: str  # pyelftools e_machine of vmlinux
+    big_endian: bool
+    page_size: int
+    qemu_binary: str
+    qemu_machine: str
+    qemu_cpu: str
+    console: str  # guest console device
+    cmdline: tuple[str, ...] = ()
+    qemu_extra: tuple[str, ...] = ()
+    boot_timeout_s: float = 120.0
+    command_timeout_s: float = 600.0
+    mmu_options: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def compiler(self) -> str:
+        """The C compiler for kernel and guest programs."""
+        return f"{self.cross_prefix}gcc"

@@ -1,0 +1,35 @@
+"""Errors the lab reports to its users, grouped by who is to blame."""
+
+
+class LabError(Exception):
+    """A failure with a message fit to show a user as it is."""
+
+
+class UsageError(LabError):
+    """Bad input from the user: a missing file, an unknown name, a bad option."""
+
+
+class InfraError(LabError):
+    """The lab's machinery failed (build, boot, QEMU): never a test verdict."""
+
+    kind = "infra"
+
+
+class PatchError(UsageError):
+    """A patch of a series does not apply."""
+
+
+class ConfigError(UsageError):
+    """A requested kernel config option did not survive olddefconfig."""
+
+
+class BuildError(InfraError):
+    """The kernel or a guest program did not build."""
+
+    kind = "build"
+
+
+class BootError(InfraError):
+    """The guest did not boot to its agent, or QEMU died."""
+
+    kind = "boot"

@@ -1,0 +1,1 @@
+"""Guest images: the agent, the suites' programs and the kernel's modules in an initramfs."""

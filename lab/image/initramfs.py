@@ -1,0 +1,62 @@
+"""The guest initramfs: agent as /init, suite programs in /lab/bin, the kernel's modules.
+
+The archive is deterministic and cached by a hash of its contents.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from lab import paths
+from lab.arch import ArchProfile
+from lab.image import cpio
+from lab.image.guest_programs import busybox, compile_program
+from lab.suites import Suite
+
+AGENT_SOURCE = paths.IMAGES_DIR / "agent" / "agent.c"
+BUSYBOX_APPLETS = ("sh", "ls", "cat", "echo", "dmesg", "mount", "ps", "free", "grep", "top",
+                   "vi", "less", "mkdir", "rm", "cp", "mv", "sync", "sleep", "swapon", "mkswap")
+PSEUDO_DIRS = ("dev", "proc", "sys", "tmp", "root", "mnt", "bin", "sbin", "lab", "lab/bin")
+
+
+@dataclass(frozen=True)
+class Image:
+    """A built initramfs."""
+
+    path: Path
+    digest: str
+    programs: tuple[str, ...]
+
+
+def build_initramfs(arch: ArchProfile, suites: list[Suite], modules_dir: Path | None) -> Image:
+    """Assemble (or reuse) the initramfs for `arch` with the suites' programs and modules."""
+    entries = [cpio.directory(d) for d in PSEUDO_DIRS]
+    entries.append(cpio.char_device("dev/console", 5, 1))
+    entries.append(cpio.file("init", compile_program(arch, AGENT_SOURCE, "agent").read_bytes(),
+                             executable=True))
+    programs = []
+    for suite in suites:
+        for program in suite.programs:
+            binary = compile_program(arch, program.source, program.name)
+            entries.append(cpio.file(f"lab/bin/{program.name}", binary.read_bytes(), True))
+            programs.append(program.name)
+    bb = busybox() if arch.name == "x86_64" else None
+    if bb:
+        entries.append(cpio.file("bin/busybox", bb.read_bytes(), executable=True))
+        entries += [cpio.symlink(f"bin/{applet}", "busybox") for applet in BUSYBOX_APPLETS]
+    if modules_dir and (modules_dir / "lib").is_dir():
+        entries.append(cpio.directory("lib"))
+        entries += cpio.tree("lib", modules_dir / "lib")
+
+    digest = hashlib.sha256()
+    for e in sorted(entries, key=lambda e: e.name):
+        digest.update(f"{e.name}\0{e.mode}\0{e.rdev}\0".encode())
+        digest.update(hashlib.sha256(e.data).digest())
+    key = digest.hexdigest()[:16]
+    path = paths.cache_dir("images", arch.name) / f"initramfs-{key}.cpio"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "wb") as out:
+            cpio.write_cpio(out, entries)
+        tmp.rename(path)
+    return Image(path, key, tuple(programs))

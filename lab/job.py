@@ -1,0 +1,137 @@
+"""`lab run`: build, boot and run suites on each arch; write results/<run id>/."""
+
+import json
+import time
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from lab.accel import choose_accel
+from lab.arch import ArchProfile
+from lab.errors import BootError, InfraError, UsageError
+from lab.image.initramfs import build_initramfs
+from lab.kernel.build import BuildRequest, build_kernel, load_build
+from lab.progress import note
+from lab.results.junit import write_junit
+from lab.results.records import CaseRecord, write_results_json
+from lab.runner import ProgramOutcome, read_kernel_log, records_for, run_program
+from lab.suites import Suite
+from lab.vm.guest import Guest
+from lab.vm.qemu import MachineSpec
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What `lab run` does."""
+
+    arches: tuple[ArchProfile, ...]
+    suites: tuple[Suite, ...]
+    build: BuildRequest  # arch is replaced per target arch
+    results_root: Path = Path("results")
+    kernel: str | None = None  # a prebuilt kernel (build id or artifact dir), single arch only
+    accel: str = "auto"
+    mmu: str = ""
+    memory_mb: int = 1024
+
+
+@dataclass
+class ArchRun:
+    """What happened on one arch."""
+
+    arch: str
+    build_id: str = ""
+    release: str = ""
+    boot_s: list[float] = field(default_factory=list)
+    records: list[CaseRecord] = field(default_factory=list)
+    infra: str = ""
+
+
+def new_run_dir(root: Path) -> Path:
+    """results/<timestamp>[-N], never reusing an existing directory."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(100):
+        candidate = root / (stamp if n == 0 else f"{stamp}-{n}")
+        try:
+            candidate.mkdir(parents=True)
+            return candidate
+        except FileExistsError:
+            continue
+    raise InfraError(f"cannot create a run directory under {root}")
+
+
+def infra_records(arch: str, suites: tuple[Suite, ...], message: str) -> list[CaseRecord]:
+    """One infra record per program that could not run."""
+    return [CaseRecord(arch, s.name, p.name, "infra", 0.0, message.splitlines()[0], message)
+            for s in suites for p in s.programs]
+
+
+def run_arch(request: RunRequest, arch: ArchProfile, run_dir: Path) -> ArchRun:
+    """Build (or load), boot as often as needed, run every program of every suite."""
+    outcome = ArchRun(arch.name)
+    arch_dir = run_dir / arch.name
+    arch_dir.mkdir()
+    try:
+        build = (load_build(request.kernel) if request.kernel
+                 else build_kernel(replace(request.build, arch=arch)))
+        if build.arch.name != arch.name:
+            raise UsageError(f"kernel {build.id} is for {build.arch.name}, not {arch.name}")
+        outcome.build_id, outcome.release = build.id, build.release
+        image = build_initramfs(arch, list(request.suites), build.modules_dir)
+    except InfraError as e:
+        outcome.infra = str(e)
+        outcome.records = infra_records(arch.name, request.suites, f"{e.kind}: {e}")
+        return outcome
+    spec = MachineSpec(arch, build.boot_image, image.path, memory_mb=request.memory_mb,
+                       accel=choose_accel(arch, request.accel), mmu=request.mmu)
+    programs = [p for s in request.suites for p in s.programs]
+    kernel_log = arch_dir / "kernel.log"
+    boots = 0
+    with ExitStack() as stack:
+        guest: Guest | None = None
+        for index, program in enumerate(programs):
+            if guest is None:
+                boots += 1
+                try:
+                    guest = stack.enter_context(Guest(spec, arch_dir, name=f"boot{boots}"))
+                except BootError as e:
+                    rest = programs[index:]
+                    outcome.infra = str(e)
+                    outcome.records += [CaseRecord(arch.name, p.suite, p.name, "infra", 0.0,
+                                                   "boot: " + str(e).splitlines()[0], str(e))
+                                        for p in rest]
+                    break
+                outcome.boot_s.append(guest.boot.boot_s)
+                outcome.records += boot_records(arch.name, guest, kernel_log)
+            note(f"{arch.name}: running {program.suite}/{program.name}")
+            result: ProgramOutcome = run_program(guest, arch, program, arch_dir, kernel_log)
+            outcome.records += records_for(result)
+            if result.crash:
+                guest.close()
+                guest = None
+    return outcome
+
+
+def boot_records(arch: str, guest: Guest, kernel_log: Path) -> list[CaseRecord]:
+    """The boot itself is a case: a WARNING or BUG while booting fails it."""
+    problems = read_kernel_log(guest, kernel_log)
+    state = "fail" if problems else "pass"
+    message = "; ".join(p.title for p in problems)
+    details = "\n\n".join(p.report for p in problems)
+    return [CaseRecord(arch, "boot", "boot", state, guest.boot.boot_s, message, details)]
+
+
+def run_lab(request: RunRequest) -> tuple[Path, list[ArchRun]]:
+    """Run everything; write results.json and junit.xml; return the run dir and per-arch runs."""
+    run_dir = new_run_dir(request.results_root)
+    start = time.monotonic()
+    runs = [run_arch(request, arch, run_dir) for arch in request.arches]
+    records = [r for run in runs for r in run.records]
+    write_junit(records, run_dir / "junit.xml")
+    write_results_json(records, run_dir / "results.json")
+    summary = {
+        "run_dir": str(run_dir),
+        "duration_s": time.monotonic() - start,
+        "arches": [{k: v for k, v in asdict(run).items() if k != "records"} for run in runs],
+    }
+    (run_dir / "run.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return run_dir, runs

@@ -1,0 +1,1 @@
+"""Kernel sources, patch series, configs and builds."""

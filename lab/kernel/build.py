@@ -1,0 +1,335 @@
+"""Build a kernel: source + series + config -> a cached artifact directory.
+
+Each build tree (source x arch x flavour) is reused, so a changed patch rebuilds
+incrementally; the artifact is cached by a content hash of (patched source tree, final
+config, toolchain, arch, targets), so an unchanged key never builds twice.
+"""
+
+import fcntl
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab import paths, proc
+from lab.arch import ArchProfile, get_arch
+from lab.errors import BuildError, UsageError
+from lab.kernel import config as kconfig
+from lab.kernel.gitrepo import git, run_git
+from lab.kernel.inspect import check_identity, inspect_vmlinux
+from lab.kernel.series import apply_series, load_series
+from lab.kernel.source import resolve_source
+from lab.kernel.toolchain import require, toolchain
+from lab.progress import note, step
+
+RECIPE_VERSION = 1  # bump when the way artifacts are made changes
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """What to build."""
+
+    arch: ArchProfile
+    source: str = "debian-6.1"
+    series: Path | None = None
+    flavour: str = "tiny"
+    fragments: tuple[Path, ...] = ()
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+    def reproducer(self) -> str:
+        """The lab command line that makes this build."""
+        argv = ["lab", "build", "--arch", self.arch.name, "--source", self.source,
+                "--flavour", self.flavour]
+        if self.series:
+            argv += ["--series", str(self.series)]
+        for frag in self.fragments:
+            argv += ["--config", str(frag)]
+        return shlex.join(argv)
+
+
+@dataclass(frozen=True)
+class KernelBuild:
+    """A finished build: its artifact directory and what it contains."""
+
+    dir: Path
+    metadata: dict
+
+    @property
+    def id(self) -> str:
+        return self.metadata["id"]
+
+    @property
+    def arch(self) -> ArchProfile:
+        return get_arch(self.metadata["arch"])
+
+    @property
+    def release(self) -> str:
+        return self.metadata["release"]
+
+    @property
+    def boot_image(self) -> Path:
+        return self.dir / self.metadata["boot_image"]
+
+    @property
+    def vmlinux(self) -> Path:
+        return self.dir / "vmlinux"
+
+    @property
+    def modules_dir(self) -> Path:
+        return self.dir / "modules"
+
+
+def builds_root() -> Path:
+    return paths.cache_dir("builds")
+
+
+def load_build(ref: str) -> KernelBuild:
+    """A finished build by id (or unique id prefix) or by its artifact directory."""
+    candidate = Path(ref).expanduser()
+    if (candidate / "metadata.json").exists():
+        directory = candidate
+    else:
+        matches = [d for d in builds_root().glob(f"{ref}*") if (d / "metadata.json").exists()]
+        if len(matches) != 1:
+            what = "no build" if not matches else f"{len(matches)} builds"
+            raise UsageError(f"{what} matching {ref!r} in {builds_root()}")
+        directory = matches[0]
+    return KernelBuild(directory, json.loads((directory / "metadata.json").read_text()))
+
+
+def build_kernel(request: BuildRequest) -> KernelBuild:
+    """Prepare the tree, configure, and build unless the artifact is cached."""
+    arch = request.arch
+    for program in ("make", "flex", "bison", "bc", "ccache", "git", "patch"):
+        require(program)
+    tools = toolchain(arch)
+    series = load_series(request.series) if request.series else None
+    fragments = kconfig.fragments_for(arch, request.fragments)
+    source = resolve_source(request.source)
+    timings: dict[str, float] = {}
+    with build_tree(f"{source.slug}-{arch.name}-{request.flavour}") as tree:
+        start = time.monotonic()
+        prepare_tree(tree.src, source.repo, source.commit)
+        if series:
+            with step(f"applying {len(series.names)} patch(es) from {series.path}"):
+                apply_series(tree.src, series)
+        tree_hash = git(tree.src, "rev-parse", "HEAD^{tree}")
+        timings["prepare_s"] = time.monotonic() - start
+
+        start = time.monotonic()
+        with step(f"configuring {arch.name} ({request.flavour})"):
+            config_text = configure(tree, arch, request.flavour, fragments)
+        timings["config_s"] = time.monotonic() - start
+
+        key = hashlib.sha256(json.dumps({
+            "recipe": RECIPE_VERSION,
+            "arch": arch.name,
+            "tree": tree_hash,
+            "config": hashlib.sha256(config_text.encode()).hexdigest(),
+            "toolchain": tools.as_dict(),
+            "targets": arch.build_targets,
+        }, sort_keys=True).encode()).hexdigest()
+        artifact = builds_root() / key[:16]
+        if (artifact / "metadata.json").exists():
+            note(f"{arch.name} kernel {key[:16]} is cached: {artifact}")
+            return load_build(str(artifact))
+
+        start = time.monotonic()
+        log = tree.root / "build.log"
+        make(tree, arch, [*arch.build_targets, "modules"], log, jobs=request.jobs)
+        timings["build_s"] = time.monotonic() - start
+
+        metadata = {
+            "id": key[:16],
+            "key": key,
+            "arch": arch.name,
+            "source": source.spec,
+            "source_commit": source.commit,
+            "tree_hash": tree_hash,
+            "series": str(series.path) if series else None,
+            "patches": series.names if series else [],
+            "series_sha256": series.digest if series else None,
+            "flavour": request.flavour,
+            "fragments": [str(f) for f in fragments],
+            "config_sha256": hashlib.sha256(config_text.encode()).hexdigest(),
+            "toolchain": tools.as_dict(),
+            "reproducer": request.reproducer(),
+            "make": make_command(tree, arch, list(arch.build_targets), request.jobs),
+            "build_tree": str(tree.root),
+            "durations": timings,
+        }
+        return collect_artifacts(tree, arch, artifact, metadata, log)
+
+
+@dataclass(frozen=True)
+class BuildTree:
+    """A reusable source checkout and its out-of-tree object directory."""
+
+    root: Path
+
+    @property
+    def src(self) -> Path:
+        return self.root / "src"
+
+    @property
+    def out(self) -> Path:
+        return self.root / "out"
+
+
+@contextmanager
+def build_tree(name: str) -> Iterator[BuildTree]:
+    """The build tree called `name`, locked against concurrent use."""
+    root = paths.cache_dir("trees", name)
+    with open(root / "lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            note(f"waiting for build tree {root} (in use by another lab command)")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield BuildTree(root)
+
+
+def prepare_tree(src: Path, repo: Path, commit: str) -> None:
+    """Check out `commit` in the tree's work copy, discarding earlier patches.
+
+    Files that do not change keep their timestamps, so make rebuilds only what changed.
+    """
+    if not (src / ".git").exists():
+        with step(f"creating build tree {src}"):
+            shutil.rmtree(src, ignore_errors=True)
+            proc.run(["git", "clone", "-q", "--shared", "--no-checkout", str(repo), str(src)])
+    if run_git(src, "cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
+        git(src, "fetch", "-q", str(repo), commit)
+    run_git(src, "am", "--abort")
+    git(src, "checkout", "-q", "-f", "--detach", commit)
+    git(src, "clean", "-q", "-fdx")
+
+
+def make_command(tree: BuildTree, arch: ArchProfile, targets: list[str], jobs: int) -> list[str]:
+    """The make command line for this tree and arch."""
+    cross = f"CROSS_COMPILE={arch.cross_prefix}" if arch.cross_prefix else "CROSS_COMPILE="
+    return ["make", "-C", str(tree.src), f"O={tree.out}", f"ARCH={arch.kernel_arch}", cross,
+            f"CC=ccache {arch.compiler}", f"-j{jobs}", *targets]
+
+
+def make_env() -> dict[str, str]:
+    """Environment for kbuild: reproducible build stamps and the lab's ccache."""
+    return {
+        **os.environ,
+        "KBUILD_BUILD_TIMESTAMP": "2000-01-01",
+        "KBUILD_BUILD_USER": "faultlab",
+        "KBUILD_BUILD_HOST": "faultlab",
+        "CCACHE_DIR": str(paths.cache_dir("ccache")),
+        # Paths relative to the trees make objects shareable between build trees.
+        "CCACHE_BASEDIR": str(paths.cache_dir("trees")),
+        "CCACHE_MAXSIZE": os.environ.get("CCACHE_MAXSIZE", "8G"),
+    }
+
+
+def configure(tree: BuildTree, arch: ArchProfile, flavour: str,
+              fragments: tuple[Path, ...]) -> str:
+    """Base config + fragments + olddefconfig, verified; returns the final .config."""
+    tree.out.mkdir(exist_ok=True)
+    base = kconfig.base_target(arch, flavour)
+    make_quiet(tree, arch, [base])
+    merge = tree.src / "scripts" / "kconfig" / "merge_config.sh"
+    proc.run(["sh", str(merge), "-m", "-O", str(tree.out), str(tree.out / ".config"),
+              *map(str, fragments)], cwd=tree.src, env=make_env())
+    make_quiet(tree, arch, ["olddefconfig"])
+    config_text = (tree.out / ".config").read_text()
+    kconfig.verify_config(tree.src, fragments, config_text)
+    return config_text
+
+
+def make_quiet(tree: BuildTree, arch: ArchProfile, targets: list[str]) -> None:
+    """A short make step whose output only matters when it fails."""
+    try:
+        proc.run(make_command(tree, arch, targets, 1), env=make_env())
+    except proc.CommandError as e:
+        detail = e.output[-3000:]
+        raise BuildError(f"make {' '.join(targets)} failed for {arch.name}:\n{detail}") from e
+
+
+def make(tree: BuildTree, arch: ArchProfile, targets: list[str], log: Path, jobs: int) -> None:
+    """The long build, logged to `log`, with a progress line every 30 seconds."""
+    argv = make_command(tree, arch, targets, jobs)
+    with step(f"building {arch.name} kernel ({' '.join(targets)}), log: {log}"), \
+            open(log, "w") as logf:
+        logf.write(shlex.join(argv) + "\n")
+        logf.flush()
+        process = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, env=make_env())
+        done = threading.Event()
+        reporter = threading.Thread(target=_report_progress, args=(log, done, arch.name),
+                                    daemon=True)
+        reporter.start()
+        try:
+            returncode = process.wait()
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            done.set()
+        if returncode != 0:
+            raise BuildError(f"{arch.name} kernel build failed; log: {log}\n"
+                             + build_errors(log.read_text(errors="replace")))
+
+
+def _report_progress(log: Path, done: threading.Event, name: str) -> None:
+    start = time.monotonic()
+    while not done.wait(30):
+        lines = log.read_text(errors="replace").splitlines()
+        compiled = sum(1 for line in lines if line.startswith("  CC"))
+        last = lines[-1].strip() if lines else ""
+        note(f"building {name}: {compiled} files compiled in {time.monotonic() - start:.0f}s,"
+             f" now: {last}")
+
+
+def build_errors(log_text: str) -> str:
+    """The compiler and make error lines of a failed build (at most 30)."""
+    lines = [line for line in log_text.splitlines()
+             if ": error:" in line or (line.startswith("make") and "Error" in line)
+             or "undefined reference" in line]
+    return "\n".join(lines[:30]) or "\n".join(log_text.splitlines()[-30:])
+
+
+def collect_artifacts(tree: BuildTree, arch: ArchProfile, artifact: Path, metadata: dict,
+                      log: Path) -> KernelBuild:
+    """Copy the build's outputs into a temporary directory, then rename it into place."""
+    identity = inspect_vmlinux(tree.out / "vmlinux")
+    check_identity(identity, arch, tree.out / "vmlinux")
+    tmp = artifact.with_name(artifact.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    boot_name = Path(arch.boot_image).name
+    shutil.copy2(tree.out / arch.boot_image, tmp / boot_name)
+    if boot_name != "vmlinux":
+        shutil.copy2(tree.out / "vmlinux", tmp / "vmlinux")
+    shutil.copy2(tree.out / ".config", tmp / "config")
+    shutil.copy2(tree.out / "System.map", tmp / "System.map")
+    shutil.copy2(log, tmp / "build.log")
+    modules = tmp / "modules"
+    modules.mkdir()
+    install = [*make_command(tree, arch, ["modules_install"], 1),
+               f"INSTALL_MOD_PATH={modules}", "INSTALL_MOD_STRIP=1", "DEPMOD=true"]
+    proc.run(install, env=make_env())
+    metadata |= {
+        "boot_image": boot_name,
+        "release": identity.release,
+        "banner": identity.banner,
+        "elf_machine": identity.machine,
+        "big_endian": identity.big_endian,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    (tmp / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
+    shutil.rmtree(artifact, ignore_errors=True)
+    tmp.rename(artifact)
+    return load_build(str(artifact))

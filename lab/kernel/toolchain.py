@@ -1,0 +1,62 @@
+"""The host toolchain for an arch: presence, versions, and the package that provides it."""
+
+import shutil
+from dataclasses import dataclass
+from functools import cache
+
+from lab import proc
+from lab.arch import ArchProfile
+from lab.errors import UsageError
+
+# Debian package for each host program the lab runs.
+PROVIDERS = {
+    "x86_64-linux-gnu-gcc": "gcc (build-essential)",
+    "powerpc64-linux-gnu-gcc": "gcc-powerpc64-linux-gnu (and libc6-dev-ppc64-cross)",
+    "qemu-system-x86_64": "qemu-system-x86",
+    "qemu-system-ppc64": "qemu-system-ppc",
+    "ccache": "ccache",
+    "make": "make (build-essential)",
+    "flex": "flex",
+    "bison": "bison",
+    "bc": "bc",
+    "git": "git",
+    "patch": "patch",
+    "rsync": "rsync",
+    "mkfs.ext4": "e2fsprogs",
+    "busybox": "busybox-static",
+}
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """Compiler and linker versions: part of a build's identity."""
+
+    gcc: str
+    ld: str
+
+    def as_dict(self) -> dict[str, str]:
+        """For metadata.json."""
+        return {"gcc": self.gcc, "ld": self.ld}
+
+
+def require(program: str) -> str:
+    """The path of a host program, or a UsageError naming the package that provides it."""
+    found = shutil.which(program)
+    if not found:
+        package = PROVIDERS.get(program, "?")
+        raise UsageError(f"{program} not found; install the Debian package {package} "
+                         "(or run `make deps`)")
+    return found
+
+
+def toolchain(arch: ArchProfile) -> Toolchain:
+    """Versions of the arch's compiler and linker."""
+    return _versions(require(arch.compiler), f"{arch.cross_prefix}ld")
+
+
+@cache
+def _versions(gcc: str, ld: str) -> Toolchain:
+    return Toolchain(
+        gcc=proc.output([gcc, "--version"]).splitlines()[0],
+        ld=proc.output([ld, "--version"]).splitlines()[0],
+    )

@@ -1,0 +1,27 @@
+"""Where the lab keeps its caches and where the project's own data lives."""
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+KERNELS_DIR = PROJECT_ROOT / "kernels"
+CONFIGS_DIR = KERNELS_DIR / "configs"
+IMAGES_DIR = PROJECT_ROOT / "images"
+TESTSUITES_DIR = PROJECT_ROOT / "testsuites"
+
+
+def cache_root() -> Path:
+    """The lab's cache: $FAULTLAB_CACHE, else the user's cache directory."""
+    env = os.environ.get("FAULTLAB_CACHE")
+    root = Path(env) if env else Path(platformdirs.user_cache_dir("faultlab"))
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def cache_dir(*parts: str) -> Path:
+    """A sub-directory of the cache, created on demand."""
+    path = cache_root().joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path

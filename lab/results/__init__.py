@@ -1,0 +1,1 @@
+"""Parsing of guest test output and kernel logs into results and reports."""

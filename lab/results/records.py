@@ -1,0 +1,39 @@
+"""Per-case result records of a run, and their JSON form (results.json)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+State = Literal["pass", "fail", "skip", "infra"]
+STATES: tuple[State, ...] = ("pass", "fail", "skip", "infra")
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    """The outcome of one case of one suite on one arch.
+
+    state is "fail" for failed and crashed cases and kernel problems, and
+    "infra" when the lab itself could not run the case (build, boot, agent).
+    """
+
+    arch: str
+    suite: str
+    case: str
+    state: State
+    duration_s: float
+    message: str  # one line: why it failed, was skipped or could not run
+    details: str  # diagnostics, kernel reports, logs
+
+    def __post_init__(self) -> None:
+        if self.state not in STATES:
+            raise ValueError(f"state {self.state!r} is not one of {', '.join(STATES)}")
+
+
+def write_results_json(records: Iterable[CaseRecord], path: Path) -> None:
+    """Write {"records": [...]} with one object per record, in order."""
+    data = {"records": [asdict(record) for record in records]}
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,104 @@
+"""Running suite programs in a guest and judging them: KTAP plus the kernel-log oracle.
+
+Shared by `lab run` and the pytest fixtures, so both judge a program the same way.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab.arch import ArchProfile
+from lab.results.ktap import ProgramStatus, Status, Suite, parse_ktap
+from lab.results.oracle import Problem, find_problems, load_allowlist, parse_console, parse_kmsg
+from lab.results.records import CaseRecord
+from lab.suites import Program
+from lab.vm.agent import CommandResult
+from lab.vm.guest import Guest, GuestCrashed
+
+STATE = {Status.PASS: "pass", Status.SKIP: "skip", Status.FAIL: "fail", Status.CRASHED: "fail"}
+
+
+@dataclass
+class ProgramOutcome:
+    """One program's run: how it ended, its parsed KTAP, the kernel's complaints."""
+
+    arch: str
+    program: Program
+    result: CommandResult | None
+    ktap: Suite
+    problems: list[Problem] = field(default_factory=list)
+    crash: str = ""  # set when the guest panicked or hung while the program ran
+
+    @property
+    def passed(self) -> bool:
+        return (not self.crash and not self.problems and self.result is not None
+                and self.result.ok and all(c.status in (Status.PASS, Status.SKIP)
+                                            for c in self.ktap.cases)
+                and not self.ktap.errors and bool(self.ktap.cases))
+
+    def failure_report(self) -> str:
+        """What a kernel engineer needs to see first."""
+        lines = [f"{self.arch} {self.program.suite}/{self.program.name}:"]
+        if self.crash:
+            lines.append(f"  guest crashed: {self.crash}")
+        if self.result is not None and not self.result.ok:
+            lines.append(f"  program ended with {self.result.describe()}")
+        lines += [f"  KTAP: {e}" for e in self.ktap.errors]
+        for case in self.ktap.cases:
+            if case.status not in (Status.PASS, Status.SKIP):
+                lines.append(f"  {case.status.name} {case.name}")
+                lines += [f"    # {d}" for d in case.diagnostics[-10:]]
+        for problem in self.problems:
+            lines.append(f"  kernel: {problem.title}")
+            lines += [f"    {line}" for line in problem.report.splitlines()[:40]]
+        if self.result is not None and self.result.stderr:
+            lines.append("  stderr: " + self.result.stderr.decode(errors="replace")[-2000:])
+        return "\n".join(lines)
+
+
+def read_kernel_log(guest: Guest, log: Path) -> list[Problem]:
+    """Append the guest's new kernel messages to `log` and return what the oracle finds."""
+    text = guest.kmsg()
+    with open(log, "a") as f:
+        f.write(text)
+    return find_problems(parse_kmsg(text), load_allowlist())
+
+
+def run_program(guest: Guest, arch: ArchProfile, program: Program, outdir: Path,
+                kernel_log: Path) -> ProgramOutcome:
+    """Run one program, save its output, parse it, and check the kernel log it caused."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    try:
+        result = guest.run(program.argv(arch), program.timeout_s)
+    except GuestCrashed as e:
+        console = guest.qemu.console_text()
+        ktap = parse_ktap("", program_status=ProgramStatus("error", 0))
+        problems = find_problems(parse_console(console), load_allowlist())
+        return ProgramOutcome(arch.name, program, None, ktap, problems, crash=str(e))
+    (outdir / f"{program.name}.ktap").write_bytes(result.stdout)
+    if result.stderr:
+        (outdir / f"{program.name}.stderr").write_bytes(result.stderr)
+    ktap = parse_ktap(result.stdout.decode(errors="replace"),
+                      program_status=ProgramStatus(result.kind, result.value))
+    problems = read_kernel_log(guest, kernel_log)
+    return ProgramOutcome(arch.name, program, result, ktap, problems)
+
+
+def records_for(outcome: ProgramOutcome) -> list[CaseRecord]:
+    """One record per KTAP case, plus one for kernel-log problems or a crash."""
+    arch, suite = outcome.arch, outcome.program.suite
+    prefix = outcome.program.name
+    records = []
+    for case in outcome.ktap.cases:
+        message = case.status.name.lower() if case.status != Status.PASS else ""
+        records.append(CaseRecord(arch, suite, f"{prefix}/{case.name}", STATE[case.status],
+                                  0.0, message, "\n".join(case.diagnostics)))
+    elapsed = outcome.result.elapsed_s if outcome.result else 0.0
+    if outcome.crash or outcome.problems or not outcome.ktap.cases or outcome.ktap.errors:
+        titles = [p.title for p in outcome.problems]
+        message = "; ".join([outcome.crash, *titles, *outcome.ktap.errors]).strip("; ")
+        records.append(CaseRecord(arch, suite, f"{prefix}/kernel", "fail", elapsed,
+                                  message or "no KTAP results",
+                                  "\n\n".join(p.report for p in outcome.problems)))
+    else:
+        records.append(CaseRecord(arch, suite, f"{prefix}/kernel", "pass", elapsed, "", ""))
+    return records

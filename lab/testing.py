@@ -1,0 +1,67 @@
+"""What the pytest fixtures hand to tests: a guest that reboots itself after a crash."""
+
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab.arch import ArchProfile
+from lab.results.oracle import Problem
+from lab.runner import ProgramOutcome, read_kernel_log, run_program
+from lab.suites import Program
+from lab.vm.agent import CommandResult
+from lab.vm.guest import Guest
+from lab.vm.qemu import MachineSpec
+
+
+@dataclass
+class LabGuest:
+    """A booted guest for tests; boots again on the next use if a test crashed it."""
+
+    spec: MachineSpec
+    workdir: Path
+    boots: int = 0
+    _guest: Guest | None = field(default=None, repr=False)
+
+    @property
+    def arch(self) -> ArchProfile:
+        return self.spec.arch
+
+    @property
+    def kernel_log(self) -> Path:
+        return self.workdir / "kernel.log"
+
+    @property
+    def guest(self) -> Guest:
+        """The running guest, booting one if needed."""
+        if self._guest is None or self._guest.agent is None:
+            self.close()
+            self.boots += 1
+            self._guest = Guest(self.spec, self.workdir, name=f"boot{self.boots}")
+            self._guest.__enter__()
+            read_kernel_log(self._guest, self.kernel_log)  # boot messages, checked by tests
+        return self._guest
+
+    @property
+    def alive(self) -> bool:
+        return self._guest is not None and self._guest.agent is not None
+
+    def run(self, cmd: str | list[str], timeout: float = 300.0) -> CommandResult:
+        """Run a command (argv list, or a string split like a shell would) in the guest."""
+        argv = shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
+        return self.guest.run(argv, timeout)
+
+    def run_program(self, program: Program) -> ProgramOutcome:
+        """Run a suite program and judge it (KTAP + kernel log)."""
+        return run_program(self.guest, self.arch, program, self.workdir / "output",
+                           self.kernel_log)
+
+    def kernel_problems(self) -> list[Problem]:
+        """What the oracle finds in kernel messages since the last check."""
+        if not self.alive:
+            return []
+        return read_kernel_log(self._guest, self.kernel_log)
+
+    def close(self) -> None:
+        if self._guest is not None:
+            self._guest.close()
+            self._guest = None

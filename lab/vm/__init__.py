@@ -1,0 +1,1 @@
+"""QEMU guests: the process, its console, QMP, and the agent channel."""

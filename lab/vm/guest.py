@@ -1,0 +1,140 @@
+"""A booted guest: QEMU up, agent answering; commands run through the agent.
+
+Use as a context manager: the QEMU process never outlives the `with` block, also on
+exceptions and Ctrl-C (and never outlives the lab process: it gets SIGKILL if we die).
+"""
+
+import shutil
+import socket
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from lab.errors import BootError, InfraError
+from lab.progress import note
+from lab.vm.agent import AgentClient, AgentGone, CommandResult, Hello
+from lab.vm.qemu import MachineSpec, QemuProcess, Sockets
+
+PANIC_MARKERS = ("Kernel panic - not syncing", "---[ end Kernel panic")
+# Host-side grace beyond a command's own timeout before the guest is declared hung.
+HANG_GRACE_S = 60.0
+
+
+class GuestCrashed(Exception):
+    """The guest kernel panicked or stopped answering while a command ran: a test failure."""
+
+    def __init__(self, message: str, console_log: Path):
+        super().__init__(f"{message}; console log: {console_log}")
+        self.console_log = console_log
+
+
+@dataclass(frozen=True)
+class BootInfo:
+    """What the boot measured."""
+
+    hello: Hello
+    boot_s: float
+
+
+class Guest:
+    """One QEMU guest for the duration of a `with` block."""
+
+    def __init__(self, spec: MachineSpec, workdir: Path, name: str = "guest"):
+        self.spec = spec
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.console_log = workdir / f"{name}-console.log"
+        self._sockdir = Path(tempfile.mkdtemp(prefix="faultlab-"))  # short: sun_path limit
+        self.qemu = QemuProcess(spec, Sockets(self._sockdir / "qmp.sock",
+                                              self._sockdir / "agent.sock"), self.console_log)
+        self.agent: AgentClient | None = None
+        self.boot: BootInfo | None = None
+
+    def __enter__(self) -> "Guest":
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Start QEMU and wait until the agent answers, within the arch's boot timeout."""
+        arch = self.spec.arch
+        start = time.monotonic()
+        self.qemu.start()
+        deadline = start + arch.boot_timeout_s
+        sock = self._connect_agent(deadline)
+        self.agent = AgentClient(sock)
+        try:
+            hello = self.agent.hello(deadline, alive=self.qemu.alive)
+        except TimeoutError:
+            raise BootError(self._boot_failure(
+                f"{arch.name} guest did not reach its agent in {arch.boot_timeout_s:.0f}s"
+            )) from None
+        except AgentGone as e:
+            raise BootError(
+                self._boot_failure(f"{arch.name} guest died while booting ({e})")) from e
+        self.boot = BootInfo(hello, time.monotonic() - start)
+        note(f"{arch.name} guest up in {self.boot.boot_s:.1f}s: Linux {hello.release}, "
+             f"{hello.page_size // 1024}K pages ({self.spec.accel})")
+
+    def _connect_agent(self, deadline: float) -> socket.socket:
+        path = self.qemu.sockets.agent
+        while time.monotonic() < deadline:
+            if not self.qemu.alive():
+                raise BootError(self._boot_failure("QEMU exited at start"))
+            if path.exists():
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    sock.connect(str(path))
+                    return sock
+                except OSError:
+                    sock.close()
+            time.sleep(0.05)
+        raise BootError(self._boot_failure("QEMU did not open the agent socket"))
+
+    def _boot_failure(self, message: str) -> str:
+        self.qemu.settle(1.0)
+        tail = "\n".join(self.qemu.console_text().splitlines()[-25:])
+        return f"{message}; console log: {self.console_log}\n{tail}"
+
+    def run(self, argv: list[str], timeout_s: float = 300.0) -> CommandResult:
+        """Run a command in the guest and wait for it.
+
+        A kernel panic or a guest that stops answering raises GuestCrashed (the command
+        broke the kernel); QEMU dying without a panic raises InfraError.
+        """
+        if self.agent is None:
+            raise InfraError("guest is not running")
+        deadline = time.monotonic() + timeout_s + HANG_GRACE_S
+        try:
+            return self.agent.run(argv, timeout_s, deadline)
+        except (AgentGone, OSError, TimeoutError) as e:
+            self.agent = None
+            self.qemu.settle()
+            console = self.qemu.console_text()
+            if any(marker in console for marker in PANIC_MARKERS):
+                raise GuestCrashed(f"kernel panic while running {argv[0]}",
+                                   self.console_log) from e
+            if not self.qemu.alive():
+                raise InfraError(f"QEMU died while running {argv[0]}; console log: "
+                                 f"{self.console_log}") from e
+            raise GuestCrashed(f"guest stopped answering while running {argv[0]} "
+                               f"(>{timeout_s + HANG_GRACE_S:.0f}s)", self.console_log) from e
+
+    def kmsg(self) -> str:
+        """Kernel log records not read by an earlier call (raw /dev/kmsg format)."""
+        return self.run(["@kmsg"], timeout_s=30).stdout.decode(errors="replace")
+
+    def close(self) -> None:
+        """Power off and make sure QEMU is gone."""
+        if self.agent is not None:
+            self.agent.sock.close()
+            self.agent = None
+        self.qemu.stop()
+        shutil.rmtree(self._sockdir, ignore_errors=True)

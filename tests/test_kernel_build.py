@@ -1,0 +1,88 @@
+"""Real kernels from linux-source-6.1: artifacts, identity, cache hits, patches."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lab.arch import ARCHES
+from lab.errors import BuildError, PatchError
+from lab.kernel.build import BuildRequest, build_kernel
+from lab.kernel.config import parse_config
+from lab.kernel.gitrepo import git
+from lab.kernel.inspect import check_identity, inspect_vmlinux
+from lab.kernel.source import resolve_source
+
+pytestmark = pytest.mark.integration
+SERIES = Path(__file__).parent / "data" / "series"
+
+# tinyconfig turns these off silently; a fault lab cannot work without them.
+ORACLE_OPTIONS = ("CONFIG_BUG", "CONFIG_KALLSYMS", "CONFIG_ADVISE_SYSCALLS", "CONFIG_PRINTK_TIME",
+                  "CONFIG_USERFAULTFD", "CONFIG_ZRAM", "CONFIG_DEBUG_VM", "CONFIG_LKDTM",
+                  "CONFIG_FAIL_PAGE_ALLOC", "CONFIG_MEMCG", "CONFIG_SWAP")
+
+
+def test_artifacts_and_metadata(kernel, arch):
+    for name in (kernel.metadata["boot_image"], "vmlinux", "config", "System.map", "build.log",
+                 "metadata.json"):
+        assert (kernel.dir / name).is_file(), name
+    meta = kernel.metadata
+    assert meta["arch"] == arch.name
+    assert meta["source"] == "debian-6.1"
+    assert meta["release"].startswith("6.1.")
+    assert meta["reproducer"].startswith(f"lab build --arch {arch.name} --source debian-6.1")
+    assert meta["toolchain"]["gcc"].startswith(arch.compiler)
+    assert meta["durations"]["build_s"] > 0
+    assert "make" in meta and f"ARCH={arch.kernel_arch}" in meta["make"]
+
+
+def test_vmlinux_identity_matches_arch(kernel, arch):
+    identity = inspect_vmlinux(kernel.vmlinux)
+    assert identity.machine == arch.elf_machine
+    assert identity.big_endian == arch.big_endian
+    assert identity.release == kernel.release
+    check_identity(identity, arch, kernel.vmlinux)
+    other = next(a for a in ARCHES.values() if a.name != arch.name)
+    with pytest.raises(BuildError, match=f"is not an {other.name} kernel"):
+        check_identity(identity, other, kernel.vmlinux)
+
+
+def test_config_kept_every_oracle_option(kernel, arch):
+    config = parse_config((kernel.dir / "config").read_text())
+    for symbol in ORACLE_OPTIONS:
+        assert config.get(symbol) == "y", symbol
+    if arch.name == "ppc64":
+        for symbol in ("CONFIG_PPC_64K_PAGES", "CONFIG_CPU_BIG_ENDIAN", "CONFIG_PPC_PSERIES",
+                       "CONFIG_PPC_IBM_CELL_BLADE", "CONFIG_SPU_FS"):
+            assert config.get(symbol) == "y", symbol
+        assert config["CONFIG_FRAME_WARN"] == "2048"
+
+
+def test_unchanged_request_is_a_cache_hit(kernel, arch):
+    again = build_kernel(BuildRequest(arch=arch))
+    assert again.id == kernel.id
+    assert again.metadata["created"] == kernel.metadata["created"]
+
+
+def test_patch_that_does_not_apply_names_it_and_leaves_the_source_pristine(kernel, arch):
+    source = resolve_source("debian-6.1")
+    with pytest.raises(PatchError) as err:
+        build_kernel(BuildRequest(arch=arch, series=SERIES / "bad"))
+    assert "patch 0002-mm-msync-comment-the-flags-check.patch does not apply" in str(err.value)
+    assert "mm/msync.c: hunk #1 FAILED at line 40" in str(err.value)
+    assert git(source.repo, "status", "--porcelain") == ""
+    assert git(source.repo, "rev-parse", "HEAD") == source.commit
+
+
+def test_patched_build_is_incremental_and_recorded(kernel, arch):
+    patched = build_kernel(BuildRequest(arch=arch, series=SERIES / "good"))
+    assert patched.id != kernel.id
+    assert patched.metadata["patches"] == [
+        "0001-mm-msync-add-a-comment-at-the-syscall-entry.patch",
+        "0002-mm-msync-comment-the-flags-check.patch"]
+    compiled = [line.split()[-1] for line in (patched.dir / "build.log").read_text().splitlines()
+                if line.startswith("  CC ")]
+    assert "mm/msync.o" in compiled
+    assert len(compiled) < 20, compiled  # only what the patch touched, plus version stamps
+    metadata = json.loads((patched.dir / "metadata.json").read_text())
+    assert metadata["series_sha256"] and metadata["tree_hash"] != kernel.metadata["tree_hash"]

@@ -1,0 +1,36 @@
+"""QEMU command lines per arch."""
+
+from pathlib import Path
+
+from lab.arch import get_arch
+from lab.vm.qemu import MachineSpec, Sockets, qemu_argv
+
+SOCKETS = Sockets(Path("/run/q.sock"), Path("/run/a.sock"))
+
+
+def test_ppc64_uses_pseries_vof_power9_and_hvc0():
+    spec = MachineSpec(get_arch("ppc64"), Path("vmlinux"), Path("initrd.cpio"))
+    argv = qemu_argv(spec, SOCKETS)
+    assert argv[0] == "qemu-system-ppc64"
+    assert argv[argv.index("-M") + 1] == "pseries,x-vof=on"
+    assert argv[argv.index("-cpu") + 1] == "power9"
+    assert argv[argv.index("-append") + 1].startswith("console=hvc0 panic=-1")
+    assert "disable_radix" not in argv[argv.index("-append") + 1]
+
+
+def test_ppc64_hash_mmu_adds_disable_radix():
+    spec = MachineSpec(get_arch("ppc64"), Path("vmlinux"), Path("i"), mmu="hash")
+    assert " disable_radix" in spec.cmdline()
+
+
+def test_x86_64_console_agent_port_qmp_and_accel():
+    spec = MachineSpec(get_arch("x86_64"), Path("bzImage"), Path("i"), accel="kvm",
+                       memory_mb=512, drives=(Path("disk.img"),))
+    argv = qemu_argv(spec, SOCKETS)
+    assert argv[argv.index("-accel") + 1] == "kvm"
+    assert argv[argv.index("-m") + 1] == "512"
+    assert argv[argv.index("-append") + 1].startswith("console=ttyS0 ")
+    assert "unix:/run/q.sock,server=on,wait=off" in argv
+    assert "virtserialport,bus=vser0.0,chardev=agent,name=lab.agent" in argv
+    assert "file=disk.img,format=raw,if=virtio,index=0" in argv
+    assert "-no-reboot" in argv
