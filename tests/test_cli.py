@@ -1,8 +1,10 @@
 """The `lab` command as a user runs it: doctor, run, boot, and errors."""
 
 import json
+import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 
 import pexpect
@@ -78,3 +80,21 @@ def test_boot_gives_an_interactive_console_and_ctrl_bracket_leaves(kernel, arch,
     assert child.exitstatus == 0
     assert qemu_processes() == []
     assert "ok 5 remap_file_pages" in (tmp_path / "boot" / f"{arch.name}-console.log").read_text()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGKILL"])
+def test_killing_lab_leaves_no_qemu_behind(kernel, arch, tmp_path, signal_name):
+    child = pexpect.spawn(LAB[0], [*LAB[1:], "boot", "--arch", arch.name, "--kernel", kernel.id,
+                                   "--results", str(tmp_path)], timeout=120, encoding="utf-8")
+    try:
+        child.expect("faultlab-agent: ready")
+        assert len(qemu_processes()) == 1
+        child.kill(getattr(signal, signal_name))
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    deadline = time.monotonic() + 10
+    while qemu_processes() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert qemu_processes() == []
