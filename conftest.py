@@ -50,9 +50,13 @@ class KernelCache:
                 self.builds[arch.name] = load_build(opt("--kernel"))
             else:
                 series = Path(opt("--series")) if opt("--series") else None
-                self.builds[arch.name] = build_kernel(BuildRequest(
-                    arch=arch, source=opt("--source"), series=series, flavour=opt("--flavour"),
-                    fragments=tuple(Path(f) for f in opt("--config"))))
+                request = BuildRequest(arch=arch, source=opt("--source"), series=series,
+                                       flavour=opt("--flavour"),
+                                       fragments=tuple(Path(f) for f in opt("--config")))
+                # A cold build takes minutes: let its progress lines reach the terminal.
+                capture = self.config.pluginmanager.getplugin("capturemanager")
+                with capture.global_and_fixture_disabled():
+                    self.builds[arch.name] = build_kernel(request)
         return self.builds[arch.name]
 
 

@@ -89,6 +89,18 @@ def cmd_boot(args: argparse.Namespace) -> int:
     return interactive_console(spec, args.results / "boot")
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from lab.bench import bench_arch, summarize, write_bench
+
+    results = [bench_arch(arch, args.source, args.boots, args.patch_changes)
+               for arch in parse_arches(args.arch)]
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    write_bench(results, args.output)
+    print(summarize(results))
+    print(f"figures: {args.output}")
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from lab.doctor import report
 
@@ -115,6 +127,15 @@ def parser() -> argparse.ArgumentParser:
     _add_guest_options(bo)
     bo.add_argument("--results", type=Path, default=Path("results"), help="console log root")
     bo.set_defaults(func=cmd_boot)
+
+    be = sub.add_parser("bench", help="measure rebuild, boot and smoke times (figures only)")
+    be.add_argument("--arch", default="x86_64,ppc64", help=f"one or more of {','.join(ARCHES)}")
+    be.add_argument("--source", default="debian-6.1")
+    be.add_argument("--boots", type=int, default=5, help="boots to time per arch")
+    be.add_argument("--patch-changes", type=int, default=2,
+                    help="one-line patch changes to time per arch")
+    be.add_argument("--output", type=Path, default=Path("results/bench.json"))
+    be.set_defaults(func=cmd_bench)
 
     d = sub.add_parser("doctor", help="check host tools, kernel sources and KVM")
     d.add_argument("--probe-kvm", action="store_true",

@@ -27,14 +27,19 @@ class ToolStatus:
     package: str
 
 
+# How each program tells its version, where it is not --version.
+VERSION_FLAGS = {"mkfs.ext4": "-V", "busybox": "--help"}
+
+
 def check_tools() -> list[ToolStatus]:
     """Look up every program the lab runs."""
     statuses = []
     for program, package in PROVIDERS.items():
         path = shutil.which(program)
         version = ""
-        if path and program != "busybox":
-            out = proc.run([path, "--version"], check=False).stdout.strip().splitlines()
+        if path:
+            flag = VERSION_FLAGS.get(program, "--version")
+            out = proc.run([path, flag], check=False).stdout.strip().splitlines()
             version = out[0] if out else ""
         statuses.append(ToolStatus(program, path, version, package))
     return statuses
@@ -57,7 +62,9 @@ def probe_kvm(kernel: Path, initrd: Path, timeout_s: float = 30.0) -> tuple[bool
         with Guest(spec, paths.cache_dir("kvm-probe"), name="kvm-probe"):
             return True, f"KVM guest reached its agent in {time.monotonic() - start:.1f}s"
     except Exception as e:  # any failure at all means: do not use KVM
-        return False, f"KVM probe boot failed: {str(e).splitlines()[0]}"
+        lines = [line for line in str(e).splitlines() if line.strip()] or ["?"]
+        last = f" (last console line: {lines[-1].strip()})" if len(lines) > 1 else ""
+        return False, f"KVM probe boot failed: {lines[0]}{last}"
 
 
 def report(probe_kvm: bool = False) -> int:

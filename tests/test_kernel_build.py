@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from lab import paths
 from lab.arch import ARCHES
 from lab.errors import BuildError, PatchError
 from lab.kernel.build import BuildRequest, build_kernel
@@ -15,6 +16,7 @@ from lab.kernel.source import resolve_source
 
 pytestmark = pytest.mark.integration
 SERIES = Path(__file__).parent / "data" / "series"
+EXAMPLES = paths.PROJECT_ROOT / "patches" / "examples"
 
 # tinyconfig turns these off silently; a fault lab cannot work without them.
 ORACLE_OPTIONS = ("CONFIG_BUG", "CONFIG_KALLSYMS", "CONFIG_ADVISE_SYSCALLS", "CONFIG_PRINTK_TIME",
@@ -75,7 +77,7 @@ def test_patch_that_does_not_apply_names_it_and_leaves_the_source_pristine(kerne
 
 
 def test_patched_build_is_incremental_and_recorded(kernel, arch):
-    patched = build_kernel(BuildRequest(arch=arch, series=SERIES / "good"))
+    patched = build_kernel(BuildRequest(arch=arch, series=EXAMPLES / "msync-comments"))
     assert patched.id != kernel.id
     assert patched.metadata["patches"] == [
         "0001-mm-msync-add-a-comment-at-the-syscall-entry.patch",

@@ -28,6 +28,7 @@ def test_x86_64_console_agent_port_qmp_and_accel():
                        memory_mb=512, drives=(Path("disk.img"),))
     argv = qemu_argv(spec, SOCKETS)
     assert argv[argv.index("-accel") + 1] == "kvm"
+    assert argv[argv.index("-cpu") + 1] == "host"
     assert argv[argv.index("-m") + 1] == "512"
     assert argv[argv.index("-append") + 1].startswith("console=ttyS0 ")
     assert "unix:/run/q.sock,server=on,wait=off" in argv

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from lab import paths
 from lab.errors import PatchError, UsageError
 from lab.kernel.gitrepo import commit_all, git, init_repo
 from lab.kernel.series import apply_series, hunk_failures, load_series, parse_series_file
 
 DATA = Path(__file__).parent / "data" / "series"
+EXAMPLES = paths.PROJECT_ROOT / "patches" / "examples"
 
 
 @pytest.fixture
@@ -38,7 +40,7 @@ def test_series_file_names_a_missing_patch(tmp_path: Path):
 
 def test_quilt_series_applies_one_commit_per_patch(tree: Path):
     base = git(tree, "rev-parse", "HEAD")
-    apply_series(tree, load_series(DATA / "good"))
+    apply_series(tree, load_series(EXAMPLES / "msync-comments"))
     subjects = git(tree, "log", "--format=%s", f"{base}..HEAD").splitlines()
     assert subjects == ["mm/msync: comment the flags check",
                         "mm/msync: add a comment at the syscall entry"]
@@ -48,7 +50,7 @@ def test_quilt_series_applies_one_commit_per_patch(tree: Path):
 
 def test_mbox_applies_with_authorship(tree: Path):
     base = git(tree, "rev-parse", "HEAD")
-    series = load_series(DATA / "good.mbox")
+    series = load_series(EXAMPLES / "msync-comments.mbox")
     assert series.mbox is not None
     apply_series(tree, series)
     authors = git(tree, "log", "--format=%an <%ae>", f"{base}..HEAD").splitlines()
@@ -84,8 +86,9 @@ def test_hunk_failures_from_real_patch_output(tree: Path):
 
 
 def test_series_digest_changes_with_patch_content():
-    assert load_series(DATA / "good").digest != load_series(DATA / "bad").digest
-    assert load_series(DATA / "good").digest == load_series(DATA / "good").digest
+    good = EXAMPLES / "msync-comments"
+    assert load_series(good).digest != load_series(DATA / "bad").digest
+    assert load_series(good).digest == load_series(good).digest
 
 
 def test_neither_folder_nor_mbox_is_refused(tmp_path: Path):

@@ -53,8 +53,9 @@ class Sockets:
 def qemu_argv(spec: MachineSpec, sockets: Sockets) -> list[str]:
     """The QEMU command line: console on stdio, QMP and the agent port on unix sockets."""
     arch = spec.arch
+    cpu = "host" if spec.accel == "kvm" else arch.qemu_cpu  # KVM runs the host's own CPU
     argv = [
-        arch.qemu_binary, "-M", arch.qemu_machine, "-cpu", arch.qemu_cpu,
+        arch.qemu_binary, "-M", arch.qemu_machine, "-cpu", cpu,
         "-accel", spec.accel, "-m", str(spec.memory_mb), "-smp", str(spec.cpus),
         "-display", "none", "-vga", "none", "-nic", "none", "-monitor", "none",
         "-serial", "stdio", "-no-reboot",
