@@ -47,7 +47,11 @@ class KernelCache:
         if arch.name not in self.builds:
             opt = self.config.getoption
             if opt("--kernel"):
-                self.builds[arch.name] = load_build(opt("--kernel"))
+                build = load_build(opt("--kernel"))
+                if build.arch.name != arch.name:
+                    raise pytest.UsageError(f"--kernel {build.id} is a {build.arch.name} kernel;"
+                                            f" run with --arch {build.arch.name}")
+                self.builds[arch.name] = build
             else:
                 series = Path(opt("--series")) if opt("--series") else None
                 request = BuildRequest(arch=arch, source=opt("--source"), series=series,

@@ -45,8 +45,10 @@ class LabGuest:
     def alive(self) -> bool:
         return self._guest is not None and self._guest.agent is not None
 
-    def run(self, cmd: str | list[str], timeout: float = 300.0) -> CommandResult:
-        """Run a command (argv list, or a string split like a shell would) in the guest."""
+    def run(self, cmd: str | list[str], timeout: float | None = None) -> CommandResult:
+        """Run a command (argv list, or a string split like a shell would) in the guest.
+
+        The timeout defaults to the arch's command timeout (TCG is slower on ppc64)."""
         argv = shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
         return self.guest.run(argv, timeout)
 

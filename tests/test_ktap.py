@@ -352,3 +352,28 @@ def test_unprefixed_ktap_on_a_console_with_kernel_messages():
     ]
     assert suite.cases[0].diagnostics == ["[    1.528910] lkdtm: Performing direct entry WARNING"]
     assert suite.cases[1].reason == "did not report: kernel panic: Fatal exception"
+
+
+CONSOLE = Path(__file__).parent / "data" / "console"
+SMOKE_CASES = ["page_size", "anon_write_fault", "tmpfs_shared_mmap", "madvise_dontneed",
+               "remap_file_pages"]
+
+
+def test_lab_console_with_printk_inside_the_ktap_output():
+    """Recorded on the lab's x86_64 guest: a printk lands between results 4 and 5."""
+    suite = parse_ktap((CONSOLE / "x86_64-smoke-interleaved.console.log").read_text())
+    assert suite.plan == 5
+    assert [c.name for c in suite.cases] == SMOKE_CASES
+    assert {c.status for c in suite.cases} == {Status.PASS}
+    assert suite.errors == []
+
+
+def test_lab_console_cut_by_a_kernel_panic():
+    """Recorded on the lab's x86_64 guest: two results, then a sysrq crash panics it."""
+    suite = parse_ktap((CONSOLE / "x86_64-smoke-panic.console.log").read_text())
+    assert suite.plan == 5
+    assert [(c.name, c.status) for c in suite.cases[:2]] == [
+        ("page_size", Status.PASS), ("anon_write_fault", Status.PASS)]
+    crashed = suite.cases[2:]
+    assert [c.status for c in crashed] == [Status.CRASHED] * 3
+    assert "kernel panic: sysrq triggered crash" in crashed[0].reason

@@ -18,6 +18,7 @@ PPC64 = ArchProfile(
     qemu_cpu="power9",
     console="hvc0",
     boot_timeout_s=120.0,
+    command_timeout_s=900.0,
     # Cell has the hash MMU; radix is the power9 default.
     mmu_options={"radix": (), "hash": ("disable_radix",)},
 )

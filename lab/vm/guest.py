@@ -103,14 +103,16 @@ class Guest:
         tail = "\n".join(self.qemu.console_text().splitlines()[-25:])
         return f"{message}; console log: {self.console_log}\n{tail}"
 
-    def run(self, argv: list[str], timeout_s: float = 300.0) -> CommandResult:
-        """Run a command in the guest and wait for it.
+    def run(self, argv: list[str], timeout_s: float | None = None) -> CommandResult:
+        """Run a command in the guest and wait for it (default timeout: the arch's).
 
         A kernel panic or a guest that stops answering raises GuestCrashed (the command
         broke the kernel); QEMU dying without a panic raises InfraError.
         """
         if self.agent is None:
             raise InfraError("guest is not running")
+        if timeout_s is None:
+            timeout_s = self.spec.arch.command_timeout_s
         deadline = time.monotonic() + timeout_s + HANG_GRACE_S
         try:
             return self.agent.run(argv, timeout_s, deadline)

@@ -4,6 +4,11 @@ Usage: python tests/data/console/record.py ARCH BUILD_ID
 Boots the build, provokes LKDTM WARNING, BUG and EXCEPTION (NULL dereference) and
 finally PANIC, and writes ARCH-lkdtm.kmsg (raw /dev/kmsg records, before the panic) and
 ARCH-lkdtm.console.log (the whole console, panic included).
+
+On x86_64 (busybox shell on the console) it also records the smoke suite's KTAP on the
+console: x86_64-smoke-interleaved.console.log (the remap_file_pages printk lands in the
+middle of the KTAP lines) and x86_64-smoke-panic.console.log (the KTAP output cut after
+two results by a sysrq crash, then the panic).
 """
 
 import contextlib
@@ -12,11 +17,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pexpect
+
 from lab.arch import get_arch
 from lab.image.initramfs import build_initramfs
 from lab.kernel.build import load_build
+from lab.suites import all_suites
 from lab.vm.guest import Guest, GuestCrashed
-from lab.vm.qemu import MachineSpec
+from lab.vm.qemu import MachineSpec, QemuProcess, Sockets
 
 LKDTM = "/sys/kernel/debug/provoke-crash/DIRECT"
 
@@ -34,6 +42,26 @@ def record(arch_name: str, build_id: str, out: Path) -> None:
             guest.run(["@write", LKDTM, "PANIC"], timeout_s=60)
     (out / f"{arch_name}-lkdtm.kmsg").write_text(kmsg)
     shutil.copy(work / "rec-console.log", out / f"{arch_name}-lkdtm.console.log")
+    if arch_name == "x86_64":
+        spec = MachineSpec(arch, build.boot_image,
+                           build_initramfs(arch, [all_suites()["smoke"]], None).path)
+        smoke = f"/lab/bin/smoke --page-size {arch.page_size}"
+        console_session(spec, smoke, out / "x86_64-smoke-interleaved.console.log")
+        console_session(spec, f"{smoke} | head -n 6; echo c > /proc/sysrq-trigger",
+                        out / "x86_64-smoke-panic.console.log")
+
+
+def console_session(spec: MachineSpec, command: str, log: Path) -> None:
+    """Boot, type `command` at the console shell, keep the console until it goes quiet."""
+    with tempfile.TemporaryDirectory(prefix="faultlab-") as sockets:
+        qemu = QemuProcess(spec, Sockets(Path(sockets) / "q", Path(sockets) / "a"), log)
+        qemu.start(pump=False)
+        try:
+            qemu.child.expect("faultlab-agent: ready", timeout=60)
+            qemu.child.sendline(command)
+            qemu.child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=10)
+        finally:
+            qemu.stop()
 
 
 if __name__ == "__main__":
