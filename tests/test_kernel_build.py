@@ -8,7 +8,7 @@ import pytest
 from lab import paths
 from lab.arch import ARCHES
 from lab.errors import BuildError, PatchError
-from lab.kernel.build import BuildRequest, build_kernel
+from lab.kernel.build import BuildRequest, build_kernel, configure_kernel
 from lab.kernel.config import parse_config
 from lab.kernel.gitrepo import git
 from lab.kernel.inspect import check_identity, inspect_vmlinux
@@ -88,3 +88,13 @@ def test_patched_build_is_incremental_and_recorded(kernel, arch):
     assert len(compiled) < 20, compiled  # only what the patch touched, plus version stamps
     metadata = json.loads((patched.dir / "metadata.json").read_text())
     assert metadata["series_sha256"] and metadata["tree_hash"] != kernel.metadata["tree_hash"]
+
+
+def test_full_flavour_keeps_every_requested_option(kernel, arch):
+    """The fuller flavour: the arch defconfig plus the same fragments, verified by kconfig."""
+    full = parse_config(configure_kernel(BuildRequest(arch=arch, flavour="full")))
+    tiny = parse_config((kernel.dir / "config").read_text())
+    for symbol in ORACLE_OPTIONS:
+        assert full.get(symbol) == "y", symbol
+    enabled = [values.count("y") for values in (list(full.values()), list(tiny.values()))]
+    assert enabled[0] > 2 * enabled[1]  # defconfig brings far more than tinyconfig

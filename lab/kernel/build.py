@@ -25,8 +25,8 @@ from lab.errors import BuildError, UsageError
 from lab.kernel import config as kconfig
 from lab.kernel.gitrepo import git, run_git
 from lab.kernel.inspect import check_identity, inspect_vmlinux
-from lab.kernel.series import apply_series, load_series
-from lab.kernel.source import resolve_source
+from lab.kernel.series import Series, apply_series, load_series
+from lab.kernel.source import Source, resolve_source
 from lab.kernel.toolchain import require, toolchain
 from lab.progress import note, step
 
@@ -105,16 +105,43 @@ def load_build(ref: str) -> KernelBuild:
     return KernelBuild(directory, json.loads((directory / "metadata.json").read_text()))
 
 
-def build_kernel(request: BuildRequest) -> KernelBuild:
-    """Prepare the tree, configure, and build unless the artifact is cached."""
+@dataclass(frozen=True)
+class BuildTree:
+    """A reusable source checkout and its out-of-tree object directory."""
+
+    root: Path
+
+    @property
+    def src(self) -> Path:
+        return self.root / "src"
+
+    @property
+    def out(self) -> Path:
+        return self.root / "out"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A build tree checked out, patched and configured for one request."""
+
+    tree: BuildTree
+    source: Source
+    series: Series | None
+    fragments: tuple[Path, ...]
+    tree_hash: str
+    config_text: str
+    timings: dict[str, float]
+
+
+@contextmanager
+def prepared_tree(request: BuildRequest) -> Iterator[Prepared]:
+    """Lock the request's build tree, check out the source, apply the series, configure."""
     arch = request.arch
     for program in ("make", "flex", "bison", "bc", "ccache", "git", "patch"):
         require(program)
-    tools = toolchain(arch)
     series = load_series(request.series) if request.series else None
     fragments = kconfig.fragments_for(arch, request.fragments)
     source = resolve_source(request.source)
-    timings: dict[str, float] = {}
     with build_tree(f"{source.slug}-{arch.name}-{request.flavour}") as tree:
         start = time.monotonic()
         prepare_tree(tree.src, source.repo, source.commit)
@@ -122,18 +149,35 @@ def build_kernel(request: BuildRequest) -> KernelBuild:
             with step(f"applying {len(series.names)} patch(es) from {series.path}"):
                 apply_series(tree.src, series)
         tree_hash = git(tree.src, "rev-parse", "HEAD^{tree}")
-        timings["prepare_s"] = time.monotonic() - start
-
+        prepare_s = time.monotonic() - start
         start = time.monotonic()
         with step(f"configuring {arch.name} ({request.flavour})"):
             config_text = configure(tree, arch, request.flavour, fragments)
-        timings["config_s"] = time.monotonic() - start
+        timings = {"prepare_s": prepare_s, "config_s": time.monotonic() - start}
+        yield Prepared(tree, source, series, fragments, tree_hash, config_text, timings)
 
+
+def configure_kernel(request: BuildRequest) -> str:
+    """The verified final .config of a request, without building."""
+    with prepared_tree(request) as prepared:
+        return prepared.config_text
+
+
+def build_kernel(request: BuildRequest) -> KernelBuild:
+    """Prepare the tree, configure, and build unless the artifact is cached."""
+    arch = request.arch
+    tools = toolchain(arch)
+    with prepared_tree(request) as prepared:
+        tree, source, series = prepared.tree, prepared.source, prepared.series
+        tree_hash, config_text = prepared.tree_hash, prepared.config_text
+        fragments, timings = prepared.fragments, dict(prepared.timings)
+
+        config_sha256 = hashlib.sha256(config_text.encode()).hexdigest()
         key = hashlib.sha256(json.dumps({
             "recipe": RECIPE_VERSION,
             "arch": arch.name,
             "tree": tree_hash,
-            "config": hashlib.sha256(config_text.encode()).hexdigest(),
+            "config": config_sha256,
             "toolchain": tools.as_dict(),
             "targets": arch.build_targets,
         }, sort_keys=True).encode()).hexdigest()
@@ -159,7 +203,7 @@ def build_kernel(request: BuildRequest) -> KernelBuild:
             "series_sha256": series.digest if series else None,
             "flavour": request.flavour,
             "fragments": [str(f) for f in fragments],
-            "config_sha256": hashlib.sha256(config_text.encode()).hexdigest(),
+            "config_sha256": config_sha256,
             "toolchain": tools.as_dict(),
             "reproducer": request.reproducer(),
             "make": make_command(tree, arch, list(arch.build_targets), request.jobs),
@@ -167,21 +211,6 @@ def build_kernel(request: BuildRequest) -> KernelBuild:
             "durations": timings,
         }
         return collect_artifacts(tree, arch, artifact, metadata, log)
-
-
-@dataclass(frozen=True)
-class BuildTree:
-    """A reusable source checkout and its out-of-tree object directory."""
-
-    root: Path
-
-    @property
-    def src(self) -> Path:
-        return self.root / "src"
-
-    @property
-    def out(self) -> Path:
-        return self.root / "out"
 
 
 @contextmanager
