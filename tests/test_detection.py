@@ -1,0 +1,45 @@
+"""The smoke suite fails on deliberately broken kernels, naming the broken case.
+
+A suite that cannot fail on a broken kernel is worthless: each series under
+patches/examples/broken-* plants one bug, and exactly the case that targets it must fail.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from lab import paths
+from lab.image.initramfs import build_initramfs
+from lab.kernel.build import BuildRequest, build_kernel
+from lab.results.ktap import Status
+from lab.suites import all_suites
+from lab.testing import LabGuest
+from lab.vm.qemu import MachineSpec
+
+pytestmark = pytest.mark.integration
+EXAMPLES = paths.PROJECT_ROOT / "patches" / "examples"
+
+BROKEN = {
+    "broken-remap": ("remap_file_pages", "does not show file page"),
+    "broken-dontneed": ("madvise_dontneed", "dropped pages are not zero"),
+}
+
+
+@pytest.mark.parametrize("series", list(BROKEN))
+def test_smoke_catches_the_planted_bug(arch, series, tmp_path: Path):
+    broken_case, message = BROKEN[series]
+    kernel = build_kernel(BuildRequest(arch=arch, series=EXAMPLES / series))
+    smoke = all_suites()["smoke"]
+    image = build_initramfs(arch, [smoke], kernel.modules_dir)
+    guest = LabGuest(MachineSpec(arch, kernel.boot_image, image.path), tmp_path)
+    try:
+        outcome = guest.run_program(smoke.programs[0])
+    finally:
+        guest.close()
+    assert not outcome.passed
+    statuses = {case.name: case.status for case in outcome.ktap.cases}
+    assert statuses.pop(broken_case) == Status.FAIL
+    assert set(statuses.values()) == {Status.PASS}  # only the targeted case fails
+    failed = next(c for c in outcome.ktap.cases if c.name == broken_case)
+    assert any(message in line for line in failed.diagnostics), failed.diagnostics
+    assert broken_case in outcome.failure_report()
