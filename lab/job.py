@@ -120,18 +120,33 @@ def boot_records(arch: str, guest: Guest, kernel_log: Path) -> list[CaseRecord]:
     return [CaseRecord(arch, "boot", "boot", state, guest.boot.boot_s, message, details)]
 
 
-def run_lab(request: RunRequest) -> tuple[Path, list[ArchRun]]:
-    """Run everything; write results.json and junit.xml; return the run dir and per-arch runs."""
-    run_dir = new_run_dir(request.results_root)
-    start = time.monotonic()
-    runs = [run_arch(request, arch, run_dir) for arch in request.arches]
+def write_reports(run_dir: Path, runs: list[ArchRun], duration_s: float,
+                  complete: bool) -> None:
+    """results.json, junit.xml and run.json for the arches run so far."""
     records = [r for run in runs for r in run.records]
     write_junit(records, run_dir / "junit.xml")
     write_results_json(records, run_dir / "results.json")
     summary = {
         "run_dir": str(run_dir),
-        "duration_s": time.monotonic() - start,
+        "complete": complete,
+        "duration_s": duration_s,
         "arches": [{k: v for k, v in asdict(run).items() if k != "records"} for run in runs],
     }
     (run_dir / "run.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def run_lab(request: RunRequest) -> tuple[Path, list[ArchRun]]:
+    """Run every arch, writing the reports after each one, so an interrupted run keeps the
+    results of the arches it finished ("complete": false in run.json)."""
+    run_dir = new_run_dir(request.results_root)
+    start = time.monotonic()
+    runs: list[ArchRun] = []
+    complete = False
+    try:
+        for arch in request.arches:
+            runs.append(run_arch(request, arch, run_dir))
+            write_reports(run_dir, runs, time.monotonic() - start, complete=False)
+        complete = True
+    finally:
+        write_reports(run_dir, runs, time.monotonic() - start, complete=complete)
     return run_dir, runs

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pexpect
 import pytest
@@ -98,3 +99,17 @@ def test_killing_lab_leaves_no_qemu_behind(kernel, arch, tmp_path, signal_name):
     while qemu_processes() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert qemu_processes() == []
+
+
+@pytest.mark.integration
+def test_a_kernel_that_does_not_build_is_infra_not_a_test_failure(kernel, arch, tmp_path):
+    series = Path(__file__).parent / "data" / "series" / "does-not-build"
+    result = lab("run", "--arch", arch.name, "--suite", "smoke", "--series", str(series),
+                 "--results", str(tmp_path))
+    assert result.returncode == 3, result.stdout + result.stderr
+    (run_dir,) = tmp_path.iterdir()
+    records = json.loads((run_dir / "results.json").read_text())["records"]
+    assert [(r["suite"], r["case"], r["state"]) for r in records] == [("smoke", "smoke", "infra")]
+    assert records[0]["message"].startswith(f"build: {arch.name} kernel build failed")
+    assert "mm/msync.c" in records[0]["details"] and "error:" in records[0]["details"]
+    assert json.loads((run_dir / "run.json").read_text())["complete"] is True
