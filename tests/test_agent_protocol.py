@@ -278,3 +278,11 @@ def test_malformed_requests_do_not_kill_the_agent(agent):
     assert agent.read_frame()[0] == "READY"
     res = agent.call(34, ["/bin/echo", "still alive"])
     assert res["stdout"] == b"still alive\n"
+
+
+def test_mount_creates_the_directory_and_reports_a_missing_source(agent, tmp_path):
+    target = tmp_path / "mnt" / "ext4"
+    res = agent.call(16, ["@mount", bytes(tmp_path / "no-such-disk"), bytes(target), "ext4"])
+    assert (res["kind"], res["value"]) == ("exit", 1)
+    assert b"No such file or directory" in res["stderr"]
+    assert target.is_dir()  # created before the mount was tried

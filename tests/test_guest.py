@@ -22,6 +22,11 @@ def test_guest_reports_release_and_page_size(guest, kernel, arch):
     assert guest.kernel_problems() == []  # the boot itself was clean
 
 
+def test_scratch_ext4_disk_is_mounted(guest):
+    mounts = guest.run(["@cat", "/proc/mounts"], timeout=30).stdout.decode()
+    assert "/dev/vda /mnt/ext4 ext4 rw" in mounts
+
+
 def test_command_status_and_output(guest):
     missing = guest.run(["/lab/bin/no-such-program"], timeout=30)
     assert (missing.kind, missing.value) == ("error", 2)

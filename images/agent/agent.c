@@ -262,6 +262,39 @@ static int bi_write(char **argv)
 	return 0;
 }
 
+/* mkdir -p: create every missing directory of path. */
+static int mkdir_p(const char *path)
+{
+	char dir[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len >= sizeof dir) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(dir, path, len + 1);
+	for (char *p = dir + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -1;
+		if (saved == '\0')
+			return 0;
+		*p = saved;
+	}
+}
+
+static int bi_mount(char **argv)
+{
+	if (mkdir_p(argv[2]) < 0)
+		return bi_fail(argv[0], argv[2]);
+	if (mount(argv[1], argv[2], argv[3], 0, NULL) < 0)
+		return bi_fail(argv[0], argv[1]);
+	return 0;
+}
+
 static int bi_poweroff(char **argv)
 {
 	if (!guest) {
@@ -277,6 +310,7 @@ static const struct builtin builtins[] = {
 	{ "@kmsg", 1, bi_kmsg, "@kmsg" },
 	{ "@cat", 2, bi_cat, "@cat PATH" },
 	{ "@write", 3, bi_write, "@write PATH DATA" },
+	{ "@mount", 4, bi_mount, "@mount SOURCE DIR FSTYPE" },
 	{ "@poweroff", 1, bi_poweroff, "@poweroff" },
 };
 

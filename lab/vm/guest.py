@@ -4,6 +4,7 @@ Use as a context manager: the QEMU process never outlives the `with` block, also
 exceptions and Ctrl-C (and never outlives the lab process: it gets SIGKILL if we die).
 """
 
+import dataclasses
 import shutil
 import socket
 import tempfile
@@ -12,10 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.errors import BootError, InfraError
+from lab.image.disk import make_ext4
 from lab.progress import note
 from lab.vm.agent import AgentClient, AgentGone, CommandResult, Hello
 from lab.vm.qemu import MachineSpec, QemuProcess, Sockets
 
+EXT4_MOUNT = "/mnt/ext4"
 PANIC_MARKERS = ("Kernel panic - not syncing", "---[ end Kernel panic")
 # Host-side grace beyond a command's own timeout before the guest is declared hung.
 HANG_GRACE_S = 60.0
@@ -41,11 +44,18 @@ class Guest:
     """One QEMU guest for the duration of a `with` block."""
 
     def __init__(self, spec: MachineSpec, workdir: Path, name: str = "guest"):
-        self.spec = spec
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.console_log = workdir / f"{name}-console.log"
         self._sockdir = Path(tempfile.mkdtemp(prefix="faultlab-"))  # short: sun_path limit
+        if spec.scratch_ext4_mb:
+            try:
+                disk = make_ext4(self._sockdir / "ext4.img", spec.scratch_ext4_mb)
+            except BaseException:
+                shutil.rmtree(self._sockdir, ignore_errors=True)
+                raise
+            spec = dataclasses.replace(spec, drives=(disk, *spec.drives))
+        self.spec = spec
         self.qemu = QemuProcess(spec, Sockets(self._sockdir / "qmp.sock",
                                               self._sockdir / "agent.sock"), self.console_log)
         self.agent: AgentClient | None = None
@@ -79,9 +89,19 @@ class Guest:
         except AgentGone as e:
             raise BootError(
                 self._boot_failure(f"{arch.name} guest died while booting ({e})")) from e
+        if self.spec.scratch_ext4_mb:
+            self._mount_scratch_ext4()
         self.boot = BootInfo(hello, time.monotonic() - start)
         note(f"{arch.name} guest up in {self.boot.boot_s:.1f}s: Linux {hello.release}, "
              f"{hello.page_size // 1024}K pages ({self.spec.accel})")
+
+    def _mount_scratch_ext4(self) -> None:
+        """Mount the scratch disk (the first virtio disk) on EXT4_MOUNT."""
+        result = self.run(["@mount", "/dev/vda", EXT4_MOUNT, "ext4"], timeout_s=60)
+        if not result.ok:
+            raise BootError(f"could not mount the scratch ext4 disk on {EXT4_MOUNT}: "
+                            f"{result.stderr.decode(errors='replace').strip()}; "
+                            f"console log: {self.console_log}")
 
     def _connect_agent(self, deadline: float) -> socket.socket:
         path = self.qemu.sockets.agent

@@ -32,7 +32,8 @@ class MachineSpec:
     accel: str = "tcg"
     mmu: str = ""  # ppc64: 'radix' (default) or 'hash'
     cmdline_extra: tuple[str, ...] = ()
-    drives: tuple[Path, ...] = ()
+    drives: tuple[Path, ...] = ()  # raw virtio disks: /dev/vda, /dev/vdb, ...
+    scratch_ext4_mb: int = 64  # a fresh ext4 disk per boot, mounted at /mnt/ext4; 0: none
 
     def cmdline(self) -> str:
         """The kernel command line."""
