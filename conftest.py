@@ -12,6 +12,8 @@ from lab.accel import choose_accel
 from lab.arch import parse_arches
 from lab.image.initramfs import build_initramfs
 from lab.kernel.build import BuildRequest, KernelBuild, build_kernel, load_build
+from lab.pressure import get_profile
+from lab.pressure_session import machine_for
 from lab.suites import all_suites
 from lab.testing import LabGuest
 from lab.vm.qemu import MachineSpec
@@ -28,6 +30,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--config", action="append", default=[], help="extra config fragment")
     group.addoption("--accel", default="auto", help="auto, tcg or kvm")
     group.addoption("--mmu", default="", help="ppc64 MMU: radix or hash")
+    group.addoption("--pressure", default="none",
+                    help="memory-pressure profile (testsuites/pressure/profiles.toml)")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -79,11 +83,13 @@ def kernel(kernels: KernelCache, arch) -> KernelBuild:
 def guest(kernel: KernelBuild, arch, pytestconfig, tmp_path_factory, request):
     """A booted guest with every suite's programs, one boot per module (re-booted on crash)."""
     image = build_initramfs(arch, list(all_suites().values()), kernel.modules_dir)
-    spec = MachineSpec(arch, kernel.boot_image, image.path,
-                       accel=choose_accel(arch, pytestconfig.getoption("--accel")),
-                       mmu=pytestconfig.getoption("--mmu"))
+    profile = get_profile(pytestconfig.getoption("--pressure"))
+    spec = machine_for(profile, MachineSpec(
+        arch, kernel.boot_image, image.path,
+        accel=choose_accel(arch, pytestconfig.getoption("--accel")),
+        mmu=pytestconfig.getoption("--mmu")))
     workdir = tmp_path_factory.mktemp(f"{arch.name}-{request.module.__name__.split('.')[-1]}")
-    lab_guest = LabGuest(spec, workdir)
+    lab_guest = LabGuest(spec, workdir, profile)
     try:
         lab_guest.guest  # boot now, so a boot failure is reported at setup  # noqa: B018
         yield lab_guest

@@ -31,6 +31,8 @@ def _add_guest_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mmu", default="", choices=["", "radix", "hash"],
                    help="ppc64 MMU (hash passes disable_radix)")
     p.add_argument("--memory", type=int, default=1024, help="guest RAM in MiB")
+    p.add_argument("--pressure", default="none",
+                   help="memory-pressure profile (testsuites/pressure/profiles.toml)")
 
 
 def build_request(args: argparse.Namespace, arch_name: str) -> BuildRequest:
@@ -67,7 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     request = RunRequest(arches=arches, suites=tuple(select_suites(args.suite)),
                          build=build_request(args, arches[0].name),
                          results_root=args.results, kernel=args.kernel, accel=args.accel,
-                         mmu=args.mmu, memory_mb=args.memory)
+                         mmu=args.mmu, memory_mb=args.memory, pressure=args.pressure)
     run_dir, runs = run_lab(request)
     print_summary(runs, run_dir)
     states = {r.state for run in runs for r in run.records}
@@ -77,6 +79,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_boot(args: argparse.Namespace) -> int:
     from lab.accel import choose_accel
     from lab.image.initramfs import build_initramfs
+    from lab.pressure import get_profile
+    from lab.pressure_session import machine_for
     from lab.suites import all_suites
     from lab.vm.interactive import interactive_console
     from lab.vm.qemu import MachineSpec
@@ -84,8 +88,9 @@ def cmd_boot(args: argparse.Namespace) -> int:
     arch = get_arch(args.arch)
     build = kernel_for(args, arch.name)
     image = build_initramfs(arch, list(all_suites().values()), build.modules_dir)
-    spec = MachineSpec(arch, build.boot_image, image.path, memory_mb=args.memory,
-                       accel=choose_accel(arch, args.accel), mmu=args.mmu)
+    spec = machine_for(get_profile(args.pressure), MachineSpec(
+        arch, build.boot_image, image.path, memory_mb=args.memory,
+        accel=choose_accel(arch, args.accel), mmu=args.mmu))
     return interactive_console(spec, args.results / "boot")
 
 

@@ -8,9 +8,11 @@ from pathlib import Path
 
 from lab.accel import choose_accel
 from lab.arch import ArchProfile
-from lab.errors import BootError, InfraError, UsageError
+from lab.errors import InfraError, UsageError
 from lab.image.initramfs import build_initramfs
 from lab.kernel.build import BuildRequest, build_kernel, load_build
+from lab.pressure import get_profile
+from lab.pressure_session import machine_for, setup_swap
 from lab.progress import note
 from lab.results.junit import write_junit
 from lab.results.records import CaseRecord, write_results_json
@@ -32,6 +34,7 @@ class RunRequest:
     accel: str = "auto"
     mmu: str = ""
     memory_mb: int = 1024
+    pressure: str = "none"  # a profile of testsuites/pressure/profiles.toml
 
 
 @dataclass
@@ -81,8 +84,10 @@ def run_arch(request: RunRequest, arch: ArchProfile, run_dir: Path) -> ArchRun:
         outcome.infra = str(e)
         outcome.records = infra_records(arch.name, request.suites, f"{e.kind}: {e}")
         return outcome
+    profile = get_profile(request.pressure)
     spec = MachineSpec(arch, build.boot_image, image.path, memory_mb=request.memory_mb,
                        accel=choose_accel(arch, request.accel), mmu=request.mmu)
+    spec = machine_for(profile, spec)
     programs = [p for s in request.suites for p in s.programs]
     kernel_log = arch_dir / "kernel.log"
     boots = 0
@@ -93,17 +98,20 @@ def run_arch(request: RunRequest, arch: ArchProfile, run_dir: Path) -> ArchRun:
                 boots += 1
                 try:
                     guest = stack.enter_context(Guest(spec, arch_dir, name=f"boot{boots}"))
-                except BootError as e:
+                    setup_swap(guest, profile)
+                except InfraError as e:
                     rest = programs[index:]
                     outcome.infra = str(e)
                     outcome.records += [CaseRecord(arch.name, p.suite, p.name, "infra", 0.0,
-                                                   "boot: " + str(e).splitlines()[0], str(e))
+                                                   f"{e.kind}: " + str(e).splitlines()[0],
+                                                   str(e))
                                         for p in rest]
                     break
                 outcome.boot_s.append(guest.boot.boot_s)
                 outcome.records += boot_records(arch.name, guest, kernel_log)
             note(f"{arch.name}: running {program.suite}/{program.name}")
-            result: ProgramOutcome = run_program(guest, arch, program, arch_dir, kernel_log)
+            result: ProgramOutcome = run_program(guest, arch, program, arch_dir, kernel_log,
+                                                 profile)
             outcome.records += records_for(result)
             if result.crash:
                 guest.close()

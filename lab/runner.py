@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.arch import ArchProfile
+from lab.pressure import PressureProfile
+from lab.pressure_session import PressureReport, applied, wrap_argv
 from lab.results.ktap import ProgramStatus, Status, Suite, parse_ktap
 from lab.results.oracle import Problem, find_problems, load_allowlist, parse_console, parse_kmsg
 from lab.results.records import CaseRecord
@@ -27,9 +29,12 @@ class ProgramOutcome:
     ktap: Suite
     problems: list[Problem] = field(default_factory=list)
     crash: str = ""  # set when the guest panicked or hung while the program ran
+    pressure: PressureReport | None = None
 
     @property
     def passed(self) -> bool:
+        if self.pressure and self.pressure.missing:
+            return False
         return (not self.crash and not self.problems and self.result is not None
                 and self.result.ok and all(c.status in (Status.PASS, Status.SKIP)
                                             for c in self.ktap.cases)
@@ -50,6 +55,10 @@ class ProgramOutcome:
         for problem in self.problems:
             lines.append(f"  kernel: {problem.title}")
             lines += [f"    {line}" for line in problem.report.splitlines()[:40]]
+        if self.pressure:
+            lines.append(f"  pressure {self.pressure.profile}: {self.pressure.summary()}")
+            if self.pressure.missing:
+                lines.append(f"  pressure not reached: {', '.join(self.pressure.missing)}")
         if self.result is not None and self.result.stderr:
             lines.append("  stderr: " + self.result.stderr.decode(errors="replace")[-2000:])
         return "\n".join(lines)
@@ -64,11 +73,17 @@ def read_kernel_log(guest: Guest, log: Path) -> list[Problem]:
 
 
 def run_program(guest: Guest, arch: ArchProfile, program: Program, outdir: Path,
-                kernel_log: Path) -> ProgramOutcome:
-    """Run one program, save its output, parse it, and check the kernel log it caused."""
+                kernel_log: Path, profile: PressureProfile | None = None) -> ProgramOutcome:
+    """Run one program (under a pressure profile, if given), save its output, parse it, and
+    check the kernel log it caused."""
     outdir.mkdir(parents=True, exist_ok=True)
+    pressure = None
     try:
-        result = guest.run(program.argv(arch), program.timeout_s)
+        if profile and profile.applies_pressure:
+            with applied(guest, profile) as pressure:
+                result = guest.run(wrap_argv(profile, program.argv(arch)), program.timeout_s)
+        else:
+            result = guest.run(program.argv(arch), program.timeout_s)
     except GuestCrashed as e:
         console = guest.qemu.console_text()
         ktap = parse_ktap("", program_status=ProgramStatus("error", 0))
@@ -80,7 +95,7 @@ def run_program(guest: Guest, arch: ArchProfile, program: Program, outdir: Path,
     ktap = parse_ktap(result.stdout.decode(errors="replace"),
                       program_status=ProgramStatus(result.kind, result.value))
     problems = read_kernel_log(guest, kernel_log)
-    return ProgramOutcome(arch.name, program, result, ktap, problems)
+    return ProgramOutcome(arch.name, program, result, ktap, problems, pressure=pressure)
 
 
 def records_for(outcome: ProgramOutcome) -> list[CaseRecord]:
@@ -93,6 +108,14 @@ def records_for(outcome: ProgramOutcome) -> list[CaseRecord]:
         records.append(CaseRecord(arch, suite, f"{prefix}/{case.name}", STATE[case.status],
                                   0.0, message, "\n".join(case.diagnostics)))
     elapsed = outcome.result.elapsed_s if outcome.result else 0.0
+    pressure = outcome.pressure
+    if pressure and pressure.missing and not outcome.crash and not outcome.problems:
+        records.append(CaseRecord(arch, suite, f"{prefix}/pressure", "infra", elapsed,
+                                  "pressure not reached: " + ", ".join(pressure.missing),
+                                  pressure.summary()))
+    elif pressure:
+        records.append(CaseRecord(arch, suite, f"{prefix}/pressure", "pass", elapsed,
+                                  f"{pressure.profile}: {pressure.summary()}", ""))
     if outcome.crash or outcome.problems or not outcome.ktap.cases or outcome.ktap.errors:
         titles = [p.title for p in outcome.problems]
         message = "; ".join([outcome.crash, *titles, *outcome.ktap.errors]).strip("; ")

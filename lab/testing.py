@@ -5,6 +5,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.arch import ArchProfile
+from lab.pressure import PressureProfile
+from lab.pressure_session import setup_swap
+from lab.results.ktap import Status
 from lab.results.oracle import Problem
 from lab.runner import ProgramOutcome, read_kernel_log, run_program
 from lab.suites import Program
@@ -19,6 +22,7 @@ class LabGuest:
 
     spec: MachineSpec
     workdir: Path
+    profile: PressureProfile | None = None
     boots: int = 0
     _guest: Guest | None = field(default=None, repr=False)
 
@@ -39,6 +43,8 @@ class LabGuest:
             self._guest = Guest(self.spec, self.workdir, name=f"boot{self.boots}")
             self._guest.__enter__()
             read_kernel_log(self._guest, self.kernel_log)  # boot messages, checked by tests
+            if self.profile:
+                setup_swap(self._guest, self.profile)
         return self._guest
 
     @property
@@ -55,7 +61,7 @@ class LabGuest:
     def run_program(self, program: Program) -> ProgramOutcome:
         """Run a suite program and judge it (KTAP + kernel log)."""
         return run_program(self.guest, self.arch, program, self.workdir / "output",
-                           self.kernel_log)
+                           self.kernel_log, self.profile)
 
     def kernel_problems(self) -> list[Problem]:
         """What the oracle finds in kernel messages since the last check."""
@@ -67,3 +73,13 @@ class LabGuest:
         if self._guest is not None:
             self._guest.close()
             self._guest = None
+
+
+def assert_program_passed(outcome: ProgramOutcome, allow_skips: bool = False) -> None:
+    """A suite program's verdict for pytest: every case passed (skips only if allowed), the
+    kernel log was clean, and any pressure profile was really reached."""
+    assert outcome.passed, outcome.failure_report()
+    if not allow_skips:
+        skipped = [c.name for c in outcome.ktap.cases if c.status is Status.SKIP]
+        assert not skipped, f"cases skipped in the lab's own guest: {skipped}\n" + \
+            outcome.failure_report()

@@ -49,7 +49,8 @@ def test_plain_tinyconfig_lacks_what_the_common_fragment_demands():
     tiny = (DATA / "x86_64-tinyconfig-6.1.config").read_text()
     dropped = {d.requested.symbol for d in dropped_options(fragments_for(X86), tiny)}
     for symbol in ("CONFIG_BUG", "CONFIG_KALLSYMS", "CONFIG_ADVISE_SYSCALLS", "CONFIG_PRINTK_TIME",
-                   "CONFIG_USERFAULTFD", "CONFIG_ZRAM", "CONFIG_DEBUG_VM", "CONFIG_MEMCG"):
+                   "CONFIG_USERFAULTFD", "CONFIG_ZRAM", "CONFIG_DEBUG_VM", "CONFIG_MEMCG",
+                   "CONFIG_VM_EVENT_COUNTERS"):
         assert symbol in dropped
 
 

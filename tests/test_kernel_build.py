@@ -21,7 +21,8 @@ EXAMPLES = paths.PROJECT_ROOT / "patches" / "examples"
 # tinyconfig turns these off silently; a fault lab cannot work without them.
 ORACLE_OPTIONS = ("CONFIG_BUG", "CONFIG_KALLSYMS", "CONFIG_ADVISE_SYSCALLS", "CONFIG_PRINTK_TIME",
                   "CONFIG_USERFAULTFD", "CONFIG_ZRAM", "CONFIG_DEBUG_VM", "CONFIG_LKDTM",
-                  "CONFIG_FAIL_PAGE_ALLOC", "CONFIG_MEMCG", "CONFIG_SWAP")
+                  "CONFIG_FAIL_PAGE_ALLOC", "CONFIG_MEMCG", "CONFIG_SWAP",
+                  "CONFIG_VM_EVENT_COUNTERS", "CONFIG_PSI")
 
 
 def test_artifacts_and_metadata(kernel, arch):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.errors import BootError, InfraError
-from lab.image.disk import make_ext4
+from lab.image.disk import make_ext4, make_raw
 from lab.progress import note
 from lab.vm.agent import AgentClient, AgentGone, CommandResult, Hello
 from lab.vm.qemu import MachineSpec, QemuProcess, Sockets
@@ -48,13 +48,11 @@ class Guest:
         workdir.mkdir(parents=True, exist_ok=True)
         self.console_log = workdir / f"{name}-console.log"
         self._sockdir = Path(tempfile.mkdtemp(prefix="faultlab-"))  # short: sun_path limit
-        if spec.scratch_ext4_mb:
-            try:
-                disk = make_ext4(self._sockdir / "ext4.img", spec.scratch_ext4_mb)
-            except BaseException:
-                shutil.rmtree(self._sockdir, ignore_errors=True)
-                raise
-            spec = dataclasses.replace(spec, drives=(disk, *spec.drives))
+        try:
+            spec = self._attach_scratch_disks(spec)
+        except BaseException:
+            shutil.rmtree(self._sockdir, ignore_errors=True)
+            raise
         self.spec = spec
         self.qemu = QemuProcess(spec, Sockets(self._sockdir / "qmp.sock",
                                               self._sockdir / "agent.sock"), self.console_log)
@@ -95,9 +93,20 @@ class Guest:
         note(f"{arch.name} guest up in {self.boot.boot_s:.1f}s: Linux {hello.release}, "
              f"{hello.page_size // 1024}K pages ({self.spec.accel})")
 
+    def _attach_scratch_disks(self, spec: MachineSpec) -> MachineSpec:
+        """Fresh per-boot disks first (ext4 then swap), then the spec's own drives."""
+        scratch = []
+        if spec.scratch_ext4_mb:
+            scratch.append(("ext4", make_ext4(self._sockdir / "ext4.img", spec.scratch_ext4_mb)))
+        if spec.swap_disk_mb:
+            scratch.append(("swap", make_raw(self._sockdir / "swap.img", spec.swap_disk_mb)))
+        self.devices = {role: f"/dev/vd{chr(ord('a') + i)}" for i, (role, _) in
+                        enumerate(scratch)}
+        return dataclasses.replace(spec, drives=(*(path for _, path in scratch), *spec.drives))
+
     def _mount_scratch_ext4(self) -> None:
         """Mount the scratch disk (the first virtio disk) on EXT4_MOUNT."""
-        result = self.run(["@mount", "/dev/vda", EXT4_MOUNT, "ext4"], timeout_s=60)
+        result = self.run(["@mount", self.devices["ext4"], EXT4_MOUNT, "ext4"], timeout_s=60)
         if not result.ok:
             raise BootError(f"could not mount the scratch ext4 disk on {EXT4_MOUNT}: "
                             f"{result.stderr.decode(errors='replace').strip()}; "

@@ -34,6 +34,7 @@ class MachineSpec:
     cmdline_extra: tuple[str, ...] = ()
     drives: tuple[Path, ...] = ()  # raw virtio disks: /dev/vda, /dev/vdb, ...
     scratch_ext4_mb: int = 64  # a fresh ext4 disk per boot, mounted at /mnt/ext4; 0: none
+    swap_disk_mb: int = 0  # a fresh raw disk per boot for swap; 0: none
 
     def cmdline(self) -> str:
         """The kernel command line."""

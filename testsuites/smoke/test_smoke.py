@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from lab.suites import load_suite
+from lab.testing import assert_program_passed
 
 SUITE = load_suite(Path(__file__).parent)
 
@@ -13,7 +14,7 @@ SUITE = load_suite(Path(__file__).parent)
 @pytest.mark.parametrize("program", SUITE.programs, ids=lambda p: p.name)
 def test_program(guest, program):
     outcome = guest.run_program(program)
-    assert outcome.passed, outcome.failure_report()
+    assert_program_passed(outcome)
     names = [case.name for case in outcome.ktap.cases]
     assert names == ["page_size", "anon_write_fault", "tmpfs_shared_mmap", "madvise_dontneed",
                      "remap_file_pages"]

@@ -1,0 +1,126 @@
+"""Applying a pressure profile to a running guest around one program, and proving it.
+
+Per boot: the profile's guest RAM and swap devices (zram, then a virtio-blk disk).
+Per program: a memory hog, cache drops and compaction, a cgroup memory.max around the
+program, and the host cycling the virtio-balloon through QMP; /proc/vmstat is read before
+and after, and the required counters must have grown.
+"""
+
+import contextlib
+import dataclasses
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from lab.errors import InfraError
+from lab.pressure import REPORTED, PressureProfile, not_reached, parse_vmstat, vmstat_delta
+from lab.vm.guest import Guest
+from lab.vm.qemu import MachineSpec
+
+LABCTL = "/lab/bin/labctl"
+CGROUP = "faultlab-test"
+BALLOON_PERIOD_S = 1.0
+
+
+@dataclass
+class PressureReport:
+    """What the pressure did while one program ran."""
+
+    profile: str
+    delta: dict[str, int] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)  # required counters that did not grow
+
+    def summary(self) -> str:
+        """'pswpout +1234, pswpin +56, ...' for the reported counters."""
+        return ", ".join(f"{name} +{self.delta[name]}" for name in REPORTED if name in self.delta)
+
+
+def machine_for(profile: PressureProfile, spec: MachineSpec) -> MachineSpec:
+    """The boot a profile needs: its RAM and its swap disk (the 'none' profile: unchanged)."""
+    if not profile.applies_pressure:
+        return spec
+    return dataclasses.replace(spec, memory_mb=profile.memory_mb,
+                               swap_disk_mb=profile.swap_disk_mb)
+
+
+def _teardown(guest: Guest, *args: str) -> None:
+    """labctl on the way out; nothing to undo in a guest that already died."""
+    if guest.agent is not None:
+        _labctl(guest, *args)
+
+
+def _labctl(guest: Guest, *args: str) -> None:
+    result = guest.run([LABCTL, *args], timeout_s=120)
+    if not result.ok:
+        raise InfraError(f"pressure setup failed: labctl {' '.join(args)}: {result.describe()}: "
+                         f"{result.stderr.decode(errors='replace').strip()}")
+
+
+def setup_swap(guest: Guest, profile: PressureProfile) -> None:
+    """Swap on zram and on the swap disk, once per boot."""
+    if profile.zram_mb:
+        _labctl(guest, "zram", str(profile.zram_mb))
+    if profile.swap_disk_mb:
+        _labctl(guest, "swap", guest.devices["swap"])
+
+
+def wrap_argv(profile: PressureProfile, argv: list[str]) -> list[str]:
+    """Run the program inside the profile's cgroup, if it has one."""
+    if not profile.cgroup_memory_max_mb:
+        return argv
+    return [LABCTL, "run", "--cgroup", CGROUP, "--memory-max",
+            str(profile.cgroup_memory_max_mb), "--", *argv]
+
+
+def vmstat(guest: Guest) -> dict[str, int]:
+    return parse_vmstat(guest.run(["@cat", "/proc/vmstat"], timeout_s=30).stdout.decode())
+
+
+class BalloonCycler:
+    """A host thread that moves the balloon through the profile's targets until stopped."""
+
+    def __init__(self, guest: Guest, targets_mb: tuple[int, ...]):
+        self.guest, self.targets = guest, targets_mb
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._cycle, daemon=True)
+        self.moves = 0
+
+    def _cycle(self) -> None:
+        with contextlib.closing(self.guest.qemu.qmp()) as monitor:
+            step = 0
+            while not self.stop_event.is_set():
+                target = self.targets[step % len(self.targets)]
+                monitor.cmd_obj({"execute": "balloon", "arguments": {"value": target << 20}})
+                self.moves += 1
+                step += 1
+                self.stop_event.wait(BALLOON_PERIOD_S)
+            # Give the guest all its memory back.
+            monitor.cmd_obj({"execute": "balloon",
+                             "arguments": {"value": self.guest.spec.memory_mb << 20}})
+
+    def __enter__(self) -> "BalloonCycler":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop_event.set()
+        self.thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def applied(guest: Guest, profile: PressureProfile) -> Iterator[PressureReport]:
+    """Hog, churn and balloon around the body; the report is filled in on the way out."""
+    report = PressureReport(profile.name)
+    before = vmstat(guest)
+    with contextlib.ExitStack() as stack:
+        if profile.hog_mb:
+            _labctl(guest, "hog", "start", str(profile.hog_mb))
+            stack.callback(_teardown, guest, "hog", "stop")
+        if profile.churn_interval_ms:
+            _labctl(guest, "churn", "start", str(profile.churn_interval_ms))
+            stack.callback(_teardown, guest, "churn", "stop")
+        if profile.balloon_mb:
+            stack.enter_context(BalloonCycler(guest, profile.balloon_mb))
+        yield report
+    report.delta = vmstat_delta(before, vmstat(guest))
+    report.missing = not_reached(profile, report.delta)
