@@ -30,6 +30,14 @@ class BuildError(InfraError):
 
 
 class BootError(InfraError):
-    """The guest did not boot to its agent, or QEMU died."""
+    """The guest did not boot to its agent, or QEMU died.
+
+    `kernel_reports` holds the titles and reports of kernel problems (an oops, a panic) on
+    the console: then the kernel itself failed to boot, which is a finding, not machinery.
+    """
 
     kind = "boot"
+
+    def __init__(self, message: str, kernel_reports: tuple[tuple[str, str], ...] = ()):
+        super().__init__(message)
+        self.kernel_reports = kernel_reports

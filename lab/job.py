@@ -100,12 +100,8 @@ def run_arch(request: RunRequest, arch: ArchProfile, run_dir: Path) -> ArchRun:
                     guest = stack.enter_context(Guest(spec, arch_dir, name=f"boot{boots}"))
                     setup_swap(guest, profile)
                 except InfraError as e:
-                    rest = programs[index:]
                     outcome.infra = str(e)
-                    outcome.records += [CaseRecord(arch.name, p.suite, p.name, "infra", 0.0,
-                                                   f"{e.kind}: " + str(e).splitlines()[0],
-                                                   str(e))
-                                        for p in rest]
+                    outcome.records += boot_failure_records(arch.name, programs[index:], e)
                     break
                 outcome.boot_s.append(guest.boot.boot_s)
                 outcome.records += boot_records(arch.name, guest, kernel_log)
@@ -117,6 +113,20 @@ def run_arch(request: RunRequest, arch: ArchProfile, run_dir: Path) -> ArchRun:
                 guest.close()
                 guest = None
     return outcome
+
+
+def boot_failure_records(arch: str, programs: list, error: InfraError) -> list[CaseRecord]:
+    """Programs that could not run are infra; a kernel that crashed while booting is also
+    a failed 'boot' case carrying its report."""
+    first = str(error).splitlines()[0]
+    records = [CaseRecord(arch, p.suite, p.name, "infra", 0.0, f"{error.kind}: {first}",
+                          str(error)) for p in programs]
+    reports = getattr(error, "kernel_reports", ())
+    if reports:
+        records.insert(0, CaseRecord(arch, "boot", "boot", "fail", 0.0,
+                                     "; ".join(title for title, _ in reports),
+                                     "\n\n".join(report for _, report in reports)))
+    return records
 
 
 def boot_records(arch: str, guest: Guest, kernel_log: Path) -> list[CaseRecord]:

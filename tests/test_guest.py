@@ -84,4 +84,6 @@ def test_boot_failure_names_the_console_log(kernel, arch, tmp_path):
     with pytest.raises(BootError) as err, Guest(spec, tmp_path, name="broken"):
         pass
     assert f"console log: {tmp_path / 'broken-console.log'}" in str(err.value)
+    titles = [title for title, _ in err.value.kernel_reports]
+    assert titles and titles[0].startswith("kernel panic: No working init found")
     assert "Kernel panic" in (tmp_path / "broken-console.log").read_text(errors="replace")

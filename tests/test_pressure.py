@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from lab.arch import ARCHES
 from lab.errors import UsageError
 from lab.pressure import (
     REPORTED,
@@ -28,6 +29,8 @@ def test_named_profiles_exist_and_grow_in_severity():
     assert set(light.require) <= set(heavy.require)
     for profile in profiles.values():
         assert set(profile.require) <= set(REPORTED)
+        for arch in ARCHES.values():  # every profile boots on every arch
+            assert profile.memory_mb % arch.memory_align_mb == 0, (profile.name, arch.name)
 
 
 def test_unknown_profile_and_unknown_keys_are_named(tmp_path: Path):

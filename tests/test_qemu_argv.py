@@ -2,7 +2,10 @@
 
 from pathlib import Path
 
+import pytest
+
 from lab.arch import get_arch
+from lab.errors import UsageError
 from lab.vm.qemu import MachineSpec, Sockets, qemu_argv
 
 SOCKETS = Sockets(Path("/run/q.sock"), Path("/run/a.sock"))
@@ -35,3 +38,9 @@ def test_x86_64_console_agent_port_qmp_and_accel():
     assert "virtserialport,bus=vser0.0,chardev=agent,name=lab.agent" in argv
     assert "file=disk.img,format=raw,if=virtio,index=0" in argv
     assert "-no-reboot" in argv
+
+
+def test_ppc64_memory_must_be_a_multiple_of_256_mib():
+    spec = MachineSpec(get_arch("ppc64"), Path("vmlinux"), Path("i"), memory_mb=384)
+    with pytest.raises(UsageError, match="ppc64 guest RAM must be a multiple of 256 MiB"):
+        qemu_argv(spec, SOCKETS)

@@ -17,6 +17,7 @@ PPC64 = ArchProfile(
     qemu_machine="pseries,x-vof=on",
     qemu_cpu="power9",
     console="hvc0",
+    memory_align_mb=256,  # pseries rejects other sizes
     boot_timeout_s=120.0,
     command_timeout_s=900.0,
     # Cell has the hash MMU; radix is the power9 default.

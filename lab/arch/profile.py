@@ -23,6 +23,7 @@ class ArchProfile:
     console: str  # guest console device
     cmdline: tuple[str, ...] = ()
     qemu_extra: tuple[str, ...] = ()
+    memory_align_mb: int = 1  # guest RAM must be a multiple of this
     boot_timeout_s: float = 120.0
     command_timeout_s: float = 600.0
     mmu_options: dict[str, tuple[str, ...]] = field(default_factory=dict)

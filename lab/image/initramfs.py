@@ -14,6 +14,7 @@ from lab.image.guest_programs import busybox, compile_program
 from lab.suites import Suite
 
 AGENT_SOURCE = paths.IMAGES_DIR / "agent" / "agent.c"
+LABCTL_SOURCE = paths.IMAGES_DIR / "labctl" / "labctl.c"  # memory-pressure controls
 BUSYBOX_APPLETS = ("sh", "ls", "cat", "echo", "dmesg", "mount", "ps", "free", "grep", "top",
                    "vi", "less", "mkdir", "rm", "cp", "mv", "sync", "sleep", "swapon", "mkswap")
 PSEUDO_DIRS = ("dev", "proc", "sys", "tmp", "root", "mnt", "bin", "sbin", "lab", "lab/bin")
@@ -34,6 +35,8 @@ def build_initramfs(arch: ArchProfile, suites: list[Suite], modules_dir: Path | 
     entries.append(cpio.char_device("dev/console", 5, 1))
     entries.append(cpio.file("init", compile_program(arch, AGENT_SOURCE, "agent").read_bytes(),
                              executable=True))
+    entries.append(cpio.file("lab/bin/labctl",
+                             compile_program(arch, LABCTL_SOURCE, "labctl").read_bytes(), True))
     programs = []
     for suite in suites:
         for program in suite.programs:

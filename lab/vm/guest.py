@@ -15,6 +15,7 @@ from pathlib import Path
 from lab.errors import BootError, InfraError
 from lab.image.disk import make_ext4, make_raw
 from lab.progress import note
+from lab.results.oracle import find_problems, load_allowlist, parse_console
 from lab.vm.agent import AgentClient, AgentGone, CommandResult, Hello
 from lab.vm.qemu import MachineSpec, QemuProcess, Sockets
 
@@ -81,12 +82,11 @@ class Guest:
         try:
             hello = self.agent.hello(deadline, alive=self.qemu.alive)
         except TimeoutError:
-            raise BootError(self._boot_failure(
+            raise self._boot_failure(
                 f"{arch.name} guest did not reach its agent in {arch.boot_timeout_s:.0f}s"
-            )) from None
+            ) from None
         except AgentGone as e:
-            raise BootError(
-                self._boot_failure(f"{arch.name} guest died while booting ({e})")) from e
+            raise self._boot_failure(f"{arch.name} guest died while booting ({e})") from e
         if self.spec.scratch_ext4_mb:
             self._mount_scratch_ext4()
         self.boot = BootInfo(hello, time.monotonic() - start)
@@ -116,7 +116,7 @@ class Guest:
         path = self.qemu.sockets.agent
         while time.monotonic() < deadline:
             if not self.qemu.alive():
-                raise BootError(self._boot_failure("QEMU exited at start"))
+                raise self._boot_failure("QEMU exited at start")
             if path.exists():
                 sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 try:
@@ -125,12 +125,18 @@ class Guest:
                 except OSError:
                     sock.close()
             time.sleep(0.05)
-        raise BootError(self._boot_failure("QEMU did not open the agent socket"))
+        raise self._boot_failure("QEMU did not open the agent socket")
 
-    def _boot_failure(self, message: str) -> str:
+    def _boot_failure(self, message: str) -> BootError:
+        """A BootError naming the console log, with the kernel's own reports if any."""
         self.qemu.settle(1.0)
-        tail = "\n".join(self.qemu.console_text().splitlines()[-25:])
-        return f"{message}; console log: {self.console_log}\n{tail}"
+        console = self.qemu.console_text()
+        problems = find_problems(parse_console(console), load_allowlist())
+        if problems:
+            message += "; kernel: " + "; ".join(p.title for p in problems)
+        tail = "\n".join(console.splitlines()[-25:])
+        return BootError(f"{message}; console log: {self.console_log}\n{tail}",
+                         tuple((p.title, p.report) for p in problems))
 
     def run(self, argv: list[str], timeout_s: float | None = None) -> CommandResult:
         """Run a command in the guest and wait for it (default timeout: the arch's).

@@ -13,6 +13,7 @@ import pexpect
 from qemu.qmp.legacy import QEMUMonitorProtocol
 
 from lab.arch import ArchProfile
+from lab.errors import UsageError
 from lab.kernel.toolchain import require
 
 PR_SET_PDEATHSIG = 1
@@ -55,6 +56,9 @@ class Sockets:
 def qemu_argv(spec: MachineSpec, sockets: Sockets) -> list[str]:
     """The QEMU command line: console on stdio, QMP and the agent port on unix sockets."""
     arch = spec.arch
+    if spec.memory_mb % arch.memory_align_mb:
+        raise UsageError(f"{arch.name} guest RAM must be a multiple of {arch.memory_align_mb} "
+                         f"MiB ({arch.qemu_machine}), not {spec.memory_mb} MiB")
     cpu = "host" if spec.accel == "kvm" else arch.qemu_cpu  # KVM runs the host's own CPU
     argv = [
         arch.qemu_binary, "-M", arch.qemu_machine, "-cpu", cpu,

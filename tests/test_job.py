@@ -1,0 +1,37 @@
+"""How `lab run` turns failures into records: infra stays infra, a kernel crash is a fail."""
+
+from pathlib import Path
+
+from lab.errors import BootError, BuildError
+from lab.job import boot_failure_records
+from lab.results.oracle import find_problems, load_allowlist, parse_console
+from lab.suites import all_suites
+
+CONSOLE = Path(__file__).parent / "data" / "console"
+PROGRAMS = [p for s in all_suites().values() for p in s.programs]
+
+
+def test_qemu_failure_is_infra_for_every_program():
+    error = BootError("QEMU exited at start; console log: /x/boot1-console.log")
+    records = boot_failure_records("ppc64", PROGRAMS, error)
+    assert [r.state for r in records] == ["infra"] * len(PROGRAMS)
+    assert records[0].message == "boot: QEMU exited at start; console log: /x/boot1-console.log"
+
+
+def test_build_failure_is_infra():
+    records = boot_failure_records("x86_64", PROGRAMS[:1], BuildError("kernel build failed"))
+    assert [(r.state, r.message) for r in records] == [("infra", "build: kernel build failed")]
+
+
+def test_a_kernel_that_crashed_while_booting_fails_the_boot_case():
+    """Recorded: a ppc64 boot whose init died in an oops in get_mountpoint()."""
+    console = (CONSOLE / "ppc64-boot-oops-get_mountpoint.console.log").read_text()
+    problems = find_problems(parse_console(console), load_allowlist())
+    error = BootError("ppc64 guest died while booting",
+                      tuple((p.title, p.report) for p in problems))
+    records = boot_failure_records("ppc64", PROGRAMS, error)
+    boot, *rest = records
+    assert (boot.suite, boot.case, boot.state) == ("boot", "boot", "fail")
+    assert boot.message.startswith("BUG: Unable to handle kernel data access in get_mountpoint")
+    assert ".get_mountpoint+0x120/0x164" in boot.details
+    assert {r.state for r in rest} == {"infra"}
