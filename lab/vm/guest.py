@@ -106,7 +106,12 @@ class Guest:
 
     def _mount_scratch_ext4(self) -> None:
         """Mount the scratch disk (the first virtio disk) on EXT4_MOUNT."""
-        result = self.run(["@mount", self.devices["ext4"], EXT4_MOUNT, "ext4"], timeout_s=60)
+        try:
+            result = self.run(["@mount", self.devices["ext4"], EXT4_MOUNT, "ext4"],
+                              timeout_s=60)
+        except GuestCrashed as e:
+            raise self._boot_failure(f"{self.spec.arch.name} guest crashed mounting the "
+                                     f"scratch ext4 disk ({e})") from e
         if not result.ok:
             raise BootError(f"could not mount the scratch ext4 disk on {EXT4_MOUNT}: "
                             f"{result.stderr.decode(errors='replace').strip()}; "
