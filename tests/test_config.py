@@ -69,3 +69,13 @@ def test_flavours_pick_the_base_config():
     assert base_target(get_arch("ppc64"), "full") == "pseries_defconfig"
     with pytest.raises(UsageError, match="unknown config flavour"):
         base_target(X86, "huge")
+
+
+def test_ppc64_fragment_restores_16k_stacks_that_tinyconfig_shrinks():
+    """tinyconfig starts 32-bit with 8K stacks; a ppc64 kernel keeps them unless asked."""
+    tiny = (DATA / "ppc64-tinyconfig-6.1.config").read_text()
+    assert parse_config(tiny)["CONFIG_THREAD_SHIFT"] == "13"
+    dropped = {d.requested.symbol: d for d in
+               dropped_options(fragments_for(get_arch("ppc64")), tiny)}
+    assert dropped["CONFIG_THREAD_SHIFT"].requested.value == "14"
+    assert dropped["CONFIG_THREAD_SHIFT"].actual == "13"

@@ -22,7 +22,7 @@ EXAMPLES = paths.PROJECT_ROOT / "patches" / "examples"
 ORACLE_OPTIONS = ("CONFIG_BUG", "CONFIG_KALLSYMS", "CONFIG_ADVISE_SYSCALLS", "CONFIG_PRINTK_TIME",
                   "CONFIG_USERFAULTFD", "CONFIG_ZRAM", "CONFIG_DEBUG_VM", "CONFIG_LKDTM",
                   "CONFIG_FAIL_PAGE_ALLOC", "CONFIG_MEMCG", "CONFIG_SWAP",
-                  "CONFIG_VM_EVENT_COUNTERS", "CONFIG_PSI")
+                  "CONFIG_VM_EVENT_COUNTERS", "CONFIG_PSI", "CONFIG_SCHED_STACK_END_CHECK")
 
 
 def test_artifacts_and_metadata(kernel, arch):
@@ -59,6 +59,7 @@ def test_config_kept_every_oracle_option(kernel, arch):
                        "CONFIG_PPC_IBM_CELL_BLADE", "CONFIG_SPU_FS"):
             assert config.get(symbol) == "y", symbol
         assert config["CONFIG_FRAME_WARN"] == "2048"
+        assert config["CONFIG_THREAD_SHIFT"] == "14"  # not tinyconfig's 32-bit 8K stacks
 
 
 def test_unchanged_request_is_a_cache_hit(kernel, arch):

@@ -15,11 +15,6 @@ pytestmark = pytest.mark.integration
 
 
 def test_smoke_under_light_pressure_swaps_and_passes(kernel, arch, tmp_path: Path):
-    if arch.name == "ppc64":
-        # 512 MiB ppc64 guests of 6.1 crash at boot now and then (an oops in
-        # get_mountpoint(), tests/data/console/ppc64-boot-oops-get_mountpoint.console.log);
-        # until that is understood, the pressure integration runs on x86_64.
-        pytest.skip("ppc64 small-memory boots are not reliable yet (see the recorded oops)")
     profile = get_profile("light")
     smoke = all_suites()["smoke"]
     image = build_initramfs(arch, [smoke], kernel.modules_dir)
