@@ -1,7 +1,7 @@
 """Memory-pressure profiles and the proof that the pressure was real (/proc/vmstat)."""
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from lab import paths
@@ -26,7 +26,7 @@ class PressureProfile:
     churn_interval_ms: int = 0
     cgroup_memory_max_mb: int = 0
     balloon_mb: tuple[int, ...] = ()
-    require: tuple[str, ...] = field(default=())
+    require: tuple[str, ...] = ()
 
     @property
     def applies_pressure(self) -> bool:
