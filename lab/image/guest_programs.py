@@ -9,14 +9,17 @@ from lab.arch import ArchProfile
 from lab.errors import BuildError
 from lab.kernel.toolchain import require, toolchain
 
+SHARED_HEADERS = paths.TESTSUITES_DIR / "lib"
 CFLAGS = ("-static", "-O2", "-g0", "-Wall", "-Wextra", "-pthread")
 
 
 def compile_program(arch: ArchProfile, source: Path, name: str) -> Path:
     """Compile one C source into a static binary for `arch`; cached by content hash."""
     compiler = require(arch.compiler)
+    inputs = [source, *headers_for(source)]
     key = hashlib.sha256(b"\0".join([
-        source.read_bytes(), toolchain(arch).gcc.encode(), " ".join(CFLAGS).encode(),
+        *(f.read_bytes() for f in inputs), toolchain(arch).gcc.encode(),
+        " ".join(CFLAGS).encode(),
     ])).hexdigest()[:16]
     out = paths.cache_dir("guest-bin", arch.name, key) / name
     if out.exists():
@@ -29,6 +32,11 @@ def compile_program(arch: ArchProfile, source: Path, name: str) -> Path:
                          f"{e.output[-3000:]}") from e
     tmp.rename(out)
     return out
+
+
+def headers_for(source: Path) -> list[Path]:
+    """Headers a guest program may include: its own folder's and the suites' shared ones."""
+    return sorted({*source.parent.glob("*.h"), *SHARED_HEADERS.glob("*.h")})
 
 
 def busybox() -> Path | None:

@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/ktap.h"
+
 #define ZEROS (-1L)      /* generation meaning "zero-filled" */
 #define GEN_MAX 0xffffff /* generations are 24 bits in pattern() */
 #define MAX_THREADS 64   /* threads_same_pages: one 8-byte slot per thread in each page */
@@ -59,32 +61,6 @@ static struct fs fs_tmpfs = { "tmpfs", NULL, TMPFS_MAGIC, false, "" };
 static struct fs fs_ext4 = { "ext4", NULL, EXT4_SUPER_MAGIC, true, "" };
 
 /* ---- output ---- */
-
-static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("# ", stdout);
-	vprintf(fmt, ap);
-	putchar('\n');
-	va_end(ap);
-}
-
-/* Print why a case fails and return -1, for "return fail(...)". */
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("# FAIL: ", stdout);
-	vprintf(fmt, ap);
-	putchar('\n');
-	va_end(ap);
-	return -1;
-}
 
 static long now_ms(void)
 {

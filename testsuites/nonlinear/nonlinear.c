@@ -34,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/ktap.h"
+
 enum { PASS = 0, FAIL = -1, SKIP = 1 };
 
 #define TAG_MAGIC 0x4e4cULL       /* "NL" in the top 16 bits of every tag */
@@ -47,38 +49,11 @@ enum { PASS = 0, FAIL = -1, SKIP = 1 };
 static size_t ps;                 /* page size */
 static uint64_t seed;
 static unsigned rounds = 20;
-static const char *indent = "";   /* "    " inside a subtest */
 static char skip_reason[256];
 static __thread uint64_t rng;     /* per thread; each case reseeds it from --seed */
 static unsigned next_file_id = 1;
 
 /* ---- reporting ---- */
-
-static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	printf("%s# ", indent);
-	vprintf(fmt, ap);
-	putchar('\n');
-	va_end(ap);
-}
-
-/* Print why a case fails and return FAIL, for "return fail(...)". */
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	printf("%s# FAIL: ", indent);
-	vprintf(fmt, ap);
-	putchar('\n');
-	va_end(ap);
-	return FAIL;
-}
 
 /* Record why a case skips and return SKIP. */
 static int skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -95,9 +70,9 @@ static int skip(const char *fmt, ...)
 static void report(unsigned n, const char *name, int rc)
 {
 	if (rc == SKIP)
-		printf("%sok %u %s # SKIP %s\n", indent, n, name, skip_reason);
+		printf("%sok %u %s # SKIP %s\n", ktap_indent, n, name, skip_reason);
 	else
-		printf("%s%sok %u %s\n", indent, rc == PASS ? "" : "not ", n, name);
+		printf("%s%sok %u %s\n", ktap_indent, rc == PASS ? "" : "not ", n, name);
 }
 
 static const char *errname(int err)
@@ -1013,8 +988,8 @@ static int errors(const char *dir)
 		return FAIL;
 	}
 	c.other = &other;
-	indent = "    ";
-	printf("%sKTAP version 1\n%s# Subtest: errors\n%s1..%zu\n", indent, indent, indent, n);
+	ktap_indent = "    ";
+	printf("%sKTAP version 1\n%s# Subtest: errors\n%s1..%zu\n", ktap_indent, ktap_indent, ktap_indent, n);
 	for (i = 0; i < n; i++) {
 		rc = window_open(&c.w, &f, 8);
 		if (rc == PASS)
@@ -1025,7 +1000,7 @@ static int errors(const char *dir)
 		report(i + 1, checks[i].name, rc);
 		failed += rc != PASS;
 	}
-	indent = "";
+	ktap_indent = "";
 	tfile_close(&f);
 	tfile_close(&other);
 	return failed ? fail("%d of %zu checks failed", failed, n) : PASS;

@@ -22,38 +22,14 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "../lib/ktap.h"
+
 #define ZEROS (-1) /* verify(): expect zero-filled pages instead of a pattern */
 
 static size_t ps;          /* page size */
 static long expected_ps;   /* --page-size, 0 when not given */
 
 /* ---- helpers ---- */
-
-static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("# ", stdout);
-	vprintf(fmt, ap);
-	putchar('\n');
-	va_end(ap);
-}
-
-/* Print why a case fails and return -1, for "return fail(...)". */
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("# FAIL: ", stdout);
-	vprintf(fmt, ap);
-	putchar('\n');
-	va_end(ap);
-	return -1;
-}
 
 static long minflt(void)
 {
