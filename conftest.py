@@ -14,7 +14,7 @@ from lab.image.initramfs import build_initramfs
 from lab.kernel.build import BuildRequest, KernelBuild, build_kernel, load_build
 from lab.pressure import get_profile
 from lab.pressure_session import machine_for
-from lab.suites import all_suites
+from lab.suites import Knobs, all_suites, new_knobs, parse_duration
 from lab.testing import LabGuest
 from lab.vm.qemu import MachineSpec
 
@@ -30,8 +30,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--config", action="append", default=[], help="extra config fragment")
     group.addoption("--accel", default="auto", help="auto, tcg or kvm")
     group.addoption("--mmu", default="", help="ppc64 MMU: radix or hash")
+    group.addoption("--seed", type=int, default=None,
+                    help="seed for the randomized suites (default: random, shown in the header)")
+    group.addoption("--duration", default="0",
+                    help="how long each suite program repeats its cases: 0, 90s, 10m, 1h")
     group.addoption("--pressure", default="none",
                     help="memory-pressure profile (testsuites/pressure/profiles.toml)")
+
+
+KNOBS = pytest.StashKey[Knobs]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[KNOBS] = new_knobs(config.getoption("--seed"),
+                                    parse_duration(config.getoption("--duration")))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    knobs = config.stash[KNOBS]
+    return (f"faultlab: seed {knobs.seed} (--seed {knobs.seed} repeats it), "
+            f"suite duration {knobs.duration_s}s")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -69,6 +87,12 @@ class KernelCache:
 
 
 @pytest.fixture(scope="session")
+def knobs(pytestconfig: pytest.Config) -> Knobs:
+    """Seed and duration for the suite programs (--seed, --duration)."""
+    return pytestconfig.stash[KNOBS]
+
+
+@pytest.fixture(scope="session")
 def kernels(pytestconfig: pytest.Config) -> KernelCache:
     return KernelCache(pytestconfig)
 
@@ -80,7 +104,7 @@ def kernel(kernels: KernelCache, arch) -> KernelBuild:
 
 
 @pytest.fixture(scope="module")
-def guest(kernel: KernelBuild, arch, pytestconfig, tmp_path_factory, request):
+def guest(kernel: KernelBuild, arch, knobs: Knobs, pytestconfig, tmp_path_factory, request):
     """A booted guest with every suite's programs, one boot per module (re-booted on crash)."""
     image = build_initramfs(arch, list(all_suites().values()), kernel.modules_dir)
     profile = get_profile(pytestconfig.getoption("--pressure"))
@@ -89,7 +113,7 @@ def guest(kernel: KernelBuild, arch, pytestconfig, tmp_path_factory, request):
         accel=choose_accel(arch, pytestconfig.getoption("--accel")),
         mmu=pytestconfig.getoption("--mmu")))
     workdir = tmp_path_factory.mktemp(f"{arch.name}-{request.module.__name__.split('.')[-1]}")
-    lab_guest = LabGuest(spec, workdir, profile)
+    lab_guest = LabGuest(spec, workdir, knobs, profile)
     try:
         lab_guest.guest  # boot now, so a boot failure is reported at setup  # noqa: B018
         yield lab_guest

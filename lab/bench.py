@@ -18,7 +18,7 @@ from lab.image.initramfs import build_initramfs
 from lab.kernel.build import BuildRequest, build_kernel
 from lab.kernel.gitrepo import git
 from lab.kernel.source import resolve_source
-from lab.suites import all_suites
+from lab.suites import all_suites, new_knobs
 from lab.vm.guest import Guest
 from lab.vm.qemu import MachineSpec
 
@@ -82,7 +82,7 @@ def bench_arch(arch: ArchProfile, source: str, boots: int, patch_changes: int) -
         for n in range(boots):
             with Guest(spec, Path(tmp), name=f"bench{n}") as guest:
                 result.boot_to_agent_s.append(guest.boot.boot_s)
-                outcome = guest.run(smoke.argv(arch), smoke.timeout_s)
+                outcome = guest.run(smoke.argv(arch, new_knobs()), smoke.timeout_s)
                 result.smoke_s.append(outcome.elapsed_s)
     return result
 

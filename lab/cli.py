@@ -60,7 +60,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from lab.job import RunRequest, run_lab
-    from lab.suites import select_suites
+    from lab.suites import new_knobs, parse_duration, select_suites
     from lab.summary import print_summary
 
     arches = tuple(parse_arches(args.arch))
@@ -69,7 +69,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     request = RunRequest(arches=arches, suites=tuple(select_suites(args.suite)),
                          build=build_request(args, arches[0].name),
                          results_root=args.results, kernel=args.kernel, accel=args.accel,
-                         mmu=args.mmu, memory_mb=args.memory, pressure=args.pressure)
+                         mmu=args.mmu, memory_mb=args.memory, pressure=args.pressure,
+                         knobs=new_knobs(args.seed, parse_duration(args.duration)))
     run_dir, runs = run_lab(request)
     print_summary(runs, run_dir)
     states = {r.state for run in runs for r in run.records}
@@ -125,6 +126,11 @@ def parser() -> argparse.ArgumentParser:
     _add_guest_options(r)
     r.add_argument("--suite", default="all", help="comma-separated suites, or 'all'")
     r.add_argument("--results", type=Path, default=Path("results"), help="results root")
+    r.add_argument("--seed", type=int, help="seed for every randomized suite (default: a new "
+                   "random one, printed and kept in run.json)")
+    r.add_argument("--duration", default="0", help="how long each program repeats its cases "
+                   "with fresh random choices: 0 (each case once, about a minute in all), "
+                   "10m, 1h ...")
     r.set_defaults(func=cmd_run)
 
     bo = sub.add_parser("boot", help="interactive console on a fresh guest (Ctrl-] leaves)")

@@ -17,7 +17,7 @@ from lab.progress import note
 from lab.results.junit import write_junit
 from lab.results.records import CaseRecord, write_results_json
 from lab.runner import ProgramOutcome, read_kernel_log, records_for, run_program
-from lab.suites import Suite
+from lab.suites import Knobs, Suite, new_knobs
 from lab.vm.guest import Guest
 from lab.vm.qemu import MachineSpec
 
@@ -35,6 +35,7 @@ class RunRequest:
     mmu: str = ""
     memory_mb: int = 1024
     pressure: str = "none"  # a profile of testsuites/pressure/profiles.toml
+    knobs: Knobs = field(default_factory=new_knobs)  # seed and duration for every program
 
 
 @dataclass
@@ -106,8 +107,8 @@ def run_arch(request: RunRequest, arch: ArchProfile, run_dir: Path) -> ArchRun:
                 outcome.boot_s.append(guest.boot.boot_s)
                 outcome.records += boot_records(arch.name, guest, kernel_log)
             note(f"{arch.name}: running {program.suite}/{program.name}")
-            result: ProgramOutcome = run_program(guest, arch, program, arch_dir, kernel_log,
-                                                 profile)
+            result: ProgramOutcome = run_program(guest, arch, program, request.knobs, arch_dir,
+                                                 kernel_log, profile)
             outcome.records += records_for(result)
             if result.crash:
                 guest.close()
@@ -138,7 +139,7 @@ def boot_records(arch: str, guest: Guest, kernel_log: Path) -> list[CaseRecord]:
     return [CaseRecord(arch, "boot", "boot", state, guest.boot.boot_s, message, details)]
 
 
-def write_reports(run_dir: Path, runs: list[ArchRun], duration_s: float,
+def write_reports(run_dir: Path, request: RunRequest, runs: list[ArchRun], duration_s: float,
                   complete: bool) -> None:
     """results.json, junit.xml and run.json for the arches run so far."""
     records = [r for run in runs for r in run.records]
@@ -148,6 +149,9 @@ def write_reports(run_dir: Path, runs: list[ArchRun], duration_s: float,
         "run_dir": str(run_dir),
         "complete": complete,
         "duration_s": duration_s,
+        "seed": request.knobs.seed,
+        "suite_duration_s": request.knobs.duration_s,
+        "pressure": request.pressure,
         "arches": [{k: v for k, v in asdict(run).items() if k != "records"} for run in runs],
     }
     (run_dir / "run.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -157,14 +161,15 @@ def run_lab(request: RunRequest) -> tuple[Path, list[ArchRun]]:
     """Run every arch, writing the reports after each one, so an interrupted run keeps the
     results of the arches it finished ("complete": false in run.json)."""
     run_dir = new_run_dir(request.results_root)
+    note(f"seed {request.knobs.seed} (`lab run --seed {request.knobs.seed}` repeats this run)")
     start = time.monotonic()
     runs: list[ArchRun] = []
     complete = False
     try:
         for arch in request.arches:
             runs.append(run_arch(request, arch, run_dir))
-            write_reports(run_dir, runs, time.monotonic() - start, complete=False)
+            write_reports(run_dir, request, runs, time.monotonic() - start, complete=False)
         complete = True
     finally:
-        write_reports(run_dir, runs, time.monotonic() - start, complete=complete)
+        write_reports(run_dir, request, runs, time.monotonic() - start, complete=complete)
     return run_dir, runs

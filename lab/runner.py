@@ -12,7 +12,7 @@ from lab.pressure_session import PressureReport, applied, wrap_argv
 from lab.results.ktap import ProgramStatus, Status, Suite, parse_ktap
 from lab.results.oracle import Problem, find_problems, load_allowlist, parse_console, parse_kmsg
 from lab.results.records import CaseRecord
-from lab.suites import Program
+from lab.suites import Knobs, Program
 from lab.vm.agent import CommandResult
 from lab.vm.guest import Guest, GuestCrashed
 
@@ -72,18 +72,19 @@ def read_kernel_log(guest: Guest, log: Path) -> list[Problem]:
     return find_problems(parse_kmsg(text), load_allowlist())
 
 
-def run_program(guest: Guest, arch: ArchProfile, program: Program, outdir: Path,
+def run_program(guest: Guest, arch: ArchProfile, program: Program, knobs: Knobs, outdir: Path,
                 kernel_log: Path, profile: PressureProfile | None = None) -> ProgramOutcome:
     """Run one program (under a pressure profile, if given), save its output, parse it, and
     check the kernel log it caused."""
     outdir.mkdir(parents=True, exist_ok=True)
     pressure = None
+    argv, timeout_s = program.argv(arch, knobs), program.timeout_for(knobs)
     try:
         if profile and profile.applies_pressure:
             with applied(guest, profile) as pressure:
-                result = guest.run(wrap_argv(profile, program.argv(arch)), program.timeout_s)
+                result = guest.run(wrap_argv(profile, argv), timeout_s)
         else:
-            result = guest.run(program.argv(arch), program.timeout_s)
+            result = guest.run(argv, timeout_s)
     except GuestCrashed as e:
         console = guest.qemu.console_text()
         ktap = parse_ktap("", program_status=ProgramStatus("error", 0))

@@ -1,5 +1,7 @@
 """Guest suites: each folder of testsuites/ with a suite.toml describes its programs."""
 
+import re
+import secrets
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -7,6 +9,28 @@ from pathlib import Path
 from lab import paths
 from lab.arch import ArchProfile
 from lab.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Knobs:
+    """Per-run parameters of the randomized suites: the seed, and how long each program
+    repeats its cases (0: every case once, the quick smoke-length run)."""
+
+    seed: int
+    duration_s: int = 0
+
+
+def new_knobs(seed: int | None = None, duration_s: int = 0) -> Knobs:
+    """Knobs with the given seed, or a fresh random one (printed, so it can be repeated)."""
+    return Knobs(secrets.randbelow(1 << 31) if seed is None else seed, duration_s)
+
+
+def parse_duration(text: str) -> int:
+    """'0', '90', '90s', '10m', '1h' as seconds."""
+    match = re.fullmatch(r"(\d+)([smh]?)", text.strip())
+    if not match:
+        raise UsageError(f"bad duration {text!r}: use seconds, or a number with s, m or h")
+    return int(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]]
 
 
 @dataclass(frozen=True)
@@ -19,10 +43,15 @@ class Program:
     args: tuple[str, ...] = ()
     timeout_s: float = 300.0
 
-    def argv(self, arch: ArchProfile) -> list[str]:
-        """The guest command line, with arch parameters filled in."""
-        values = {"page_size": arch.page_size, "arch": arch.name}
+    def argv(self, arch: ArchProfile, knobs: Knobs) -> list[str]:
+        """The guest command line, with arch parameters and run knobs filled in."""
+        values = {"page_size": arch.page_size, "arch": arch.name, "seed": knobs.seed,
+                  "duration_s": knobs.duration_s}
         return [f"/lab/bin/{self.name}", *(a.format(**values) for a in self.args)]
+
+    def timeout_for(self, knobs: Knobs) -> float:
+        """The program's own timeout plus the time it was asked to repeat its cases."""
+        return self.timeout_s + 1.5 * knobs.duration_s
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from lab.pressure_session import setup_swap
 from lab.results.ktap import Status
 from lab.results.oracle import Problem
 from lab.runner import ProgramOutcome, read_kernel_log, run_program
-from lab.suites import Program
+from lab.suites import Knobs, Program
 from lab.vm.agent import CommandResult
 from lab.vm.guest import Guest
 from lab.vm.qemu import MachineSpec
@@ -22,6 +22,7 @@ class LabGuest:
 
     spec: MachineSpec
     workdir: Path
+    knobs: Knobs
     profile: PressureProfile | None = None
     boots: int = 0
     _guest: Guest | None = field(default=None, repr=False)
@@ -60,7 +61,7 @@ class LabGuest:
 
     def run_program(self, program: Program) -> ProgramOutcome:
         """Run a suite program and judge it (KTAP + kernel log)."""
-        return run_program(self.guest, self.arch, program, self.workdir / "output",
+        return run_program(self.guest, self.arch, program, self.knobs, self.workdir / "output",
                            self.kernel_log, self.profile)
 
     def kernel_problems(self) -> list[Problem]:

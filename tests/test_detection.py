@@ -26,12 +26,12 @@ BROKEN = {
 
 
 @pytest.mark.parametrize("series", list(BROKEN))
-def test_smoke_catches_the_planted_bug(arch, series, tmp_path: Path):
+def test_smoke_catches_the_planted_bug(arch, series, knobs, tmp_path: Path):
     broken_case, message = BROKEN[series]
     kernel = build_kernel(BuildRequest(arch=arch, series=EXAMPLES / series))
     smoke = all_suites()["smoke"]
     image = build_initramfs(arch, [smoke], kernel.modules_dir)
-    guest = LabGuest(MachineSpec(arch, kernel.boot_image, image.path), tmp_path)
+    guest = LabGuest(MachineSpec(arch, kernel.boot_image, image.path), tmp_path, knobs)
     try:
         outcome = guest.run_program(smoke.programs[0])
     finally:

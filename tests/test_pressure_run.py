@@ -14,13 +14,13 @@ from lab.vm.qemu import MachineSpec
 pytestmark = pytest.mark.integration
 
 
-def test_smoke_under_light_pressure_swaps_and_passes(kernel, arch, tmp_path: Path):
+def test_smoke_under_light_pressure_swaps_and_passes(kernel, arch, knobs, tmp_path: Path):
     profile = get_profile("light")
     smoke = all_suites()["smoke"]
     image = build_initramfs(arch, [smoke], kernel.modules_dir)
     spec = machine_for(profile, MachineSpec(arch, kernel.boot_image, image.path))
     assert (spec.memory_mb, spec.swap_disk_mb) == (profile.memory_mb, profile.swap_disk_mb)
-    guest = LabGuest(spec, tmp_path, profile)
+    guest = LabGuest(spec, tmp_path, knobs, profile)
     try:
         swaps = guest.run(["@cat", "/proc/swaps"], timeout=30).stdout.decode()
         assert "/dev/zram0" in swaps and guest.guest.devices["swap"] in swaps

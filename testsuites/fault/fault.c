@@ -2,6 +2,7 @@
  * faultlab fault suite: the memory-management fault paths, reported as KTAP version 1.
  *
  * Usage: fault --page-size N --tmpfs DIR [--ext4 DIR] [--seed N] [--threads N] [--race-ms N]
+ *              [--duration-s S]
  * Build: gcc -static -O2 -Wall -Wextra -pthread -o fault fault.c
  *
  * Every case verifies its data word by word (pattern() encodes the case number as the file id,
@@ -47,6 +48,8 @@ static long expected_ps;    /* --page-size */
 static uint64_t seed;       /* --seed */
 static int nthreads = 8;    /* --threads */
 static long race_ms = 2000; /* --race-ms */
+static double share_ms;     /* --duration-s divided among the cases: each repeats this long */
+static unsigned repeat;     /* repeat number of the running case: part of its random choices */
 static unsigned case_id;    /* KTAP number of the running case: the file id in patterns */
 
 /* A filesystem to run file-backed cases on; `problem` says why it cannot be used. */
@@ -84,7 +87,7 @@ static uint64_t rng_next(uint64_t *state)
 /* A generator of its own for each (case, user) pair, derived from --seed. */
 static uint64_t rng_for(unsigned user)
 {
-	return seed ^ (uint64_t)case_id << 32 ^ user;
+	return seed ^ (uint64_t)case_id << 32 ^ (uint64_t)repeat << 48 ^ user;
 }
 
 static void shuffle(size_t *a, size_t n, uint64_t *rng)
@@ -1114,8 +1117,16 @@ static bool run_case(const char *name, int (*run)(const struct fs *), const stru
 		printf("ok %u %s_%s # SKIP %s\n", case_id, name, fs->name, fs->problem);
 		return true;
 	}
-	ok = (fs && fs->problem[0] ? fail("%s", fs->problem) : run(fs)) == 0;
-	diag("%ld ms", now_ms() - t0);
+	repeat = 0;
+	do {
+		ktap_quiet = repeat > 0;
+		ok = (fs && fs->problem[0] ? fail("%s", fs->problem) : run(fs)) == 0;
+		repeat++;
+	} while (ok && now_ms() - t0 < share_ms);
+	ktap_quiet = 0;
+	if (!ok && repeat > 1)
+		diag("failed in repeat %u", repeat - 1);
+	diag("%ld ms, %u repeat%s", now_ms() - t0, repeat, repeat == 1 ? "" : "s");
 	printf("%sok %u %s%s%s\n", ok ? "" : "not ", case_id, name, suffix ? "_" : "",
 	       suffix ? fs->name : "");
 	return ok;
@@ -1162,6 +1173,7 @@ static void parse_args(int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' },
 		{ "threads", required_argument, NULL, 'n' },
 		{ "race-ms", required_argument, NULL, 'r' },
+		{ "duration-s", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool seeded = false;
@@ -1175,6 +1187,7 @@ static void parse_args(int argc, char **argv)
 		case 's': seed = number("--seed", optarg, 0, LONG_MAX); seeded = true; break;
 		case 'n': nthreads = number("--threads", optarg, 1, MAX_THREADS); break;
 		case 'r': race_ms = number("--race-ms", optarg, 1, 600000); break;
+		case 'd': share_ms = 1000.0 * number("--duration-s", optarg, 0, 86400); break;
 		default: goto usage;
 		}
 	}
@@ -1185,7 +1198,7 @@ static void parse_args(int argc, char **argv)
 	return;
 usage:
 	fprintf(stderr, "usage: %s --page-size N --tmpfs DIR [--ext4 DIR] [--seed N] "
-		"[--threads N] [--race-ms N]\n", argv[0]);
+		"[--threads N] [--race-ms N] [--duration-s S]\n", argv[0]);
 	exit(2);
 }
 
@@ -1203,8 +1216,9 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		plan += cases[i].use == EACH_FS ? 2 : 1;
 	printf("KTAP version 1\n1..%zu\n", plan);
+	share_ms /= plan;
 	diag("seed %" PRIu64 " (--seed %" PRIu64 " reproduces the random parts), %d threads, "
-	     "race %ld ms", seed, seed, nthreads, race_ms);
+	     "race %ld ms, each case repeated for %.0f ms", seed, seed, nthreads, race_ms, share_ms);
 	probe_fs(&fs_tmpfs);
 	probe_fs(&fs_ext4);
 

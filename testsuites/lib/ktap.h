@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 static const char *ktap_indent = ""; /* "    " inside a subtest */
+static int ktap_quiet; /* set while a case repeats: only failures are explained again */
 
 /* A "# ..." diagnostic line. */
 static inline void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -16,6 +17,8 @@ static inline void diag(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (ktap_quiet)
+		return;
 	va_start(ap, fmt);
 	printf("%s# ", ktap_indent);
 	vprintf(fmt, ap);

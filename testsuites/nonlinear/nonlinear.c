@@ -3,6 +3,7 @@
  * remapped range (mm/mmap.c), reported as KTAP version 1.
  *
  * Usage: nonlinear --page-size N --tmpfs DIR [--ext4 DIR] [--seed N] [--rounds N]
+ *                  [--duration-s S]
  * Build: gcc -static -O2 -Wall -Wextra -pthread -o nonlinear nonlinear.c
  *
  * Every 8-byte word of every test file holds a tag naming its file, page, generation and
@@ -49,6 +50,7 @@ enum { PASS = 0, FAIL = -1, SKIP = 1 };
 static size_t ps;                 /* page size */
 static uint64_t seed;
 static unsigned rounds = 20;
+static double duration_s;  /* --duration-s: repeat each case for its share of this */
 static char skip_reason[256];
 static __thread uint64_t rng;     /* per thread; each case reseeds it from --seed */
 static unsigned next_file_id = 1;
@@ -69,6 +71,11 @@ static int skip(const char *fmt, ...)
 
 static void report(unsigned n, const char *name, int rc)
 {
+	if (ktap_quiet) {
+		if (rc == FAIL)
+			printf("# FAIL: %s\n", name);
+		return;
+	}
 	if (rc == SKIP)
 		printf("%sok %u %s # SKIP %s\n", ktap_indent, n, name, skip_reason);
 	else
@@ -191,7 +198,7 @@ static int tfile_open(struct tfile *f, const char *dir, size_t npages)
 
 	snprintf(path, sizeof path, "%s/nonlinear.XXXXXX", dir);
 	f->fd = mkstemp(path);
-	f->id = next_file_id++;
+	f->id = next_file_id++ % 255 + 1; /* 8 bits in the tags; repeats open many files */
 	f->npages = npages;
 	f->gen = malloc(npages);
 	if (f->fd < 0 || !f->gen || !buf) {
@@ -988,8 +995,11 @@ static int errors(const char *dir)
 		return FAIL;
 	}
 	c.other = &other;
-	ktap_indent = "    ";
-	printf("%sKTAP version 1\n%s# Subtest: errors\n%s1..%zu\n", ktap_indent, ktap_indent, ktap_indent, n);
+	if (!ktap_quiet) { /* a repeat only names the checks that fail */
+		ktap_indent = "    ";
+		printf("%sKTAP version 1\n%s# Subtest: errors\n%s1..%zu\n", ktap_indent,
+		       ktap_indent, ktap_indent, n);
+	}
 	for (i = 0; i < n; i++) {
 		rc = window_open(&c.w, &f, 8);
 		if (rc == PASS)
@@ -1124,7 +1134,7 @@ static const struct {
 static int usage(const char *argv0)
 {
 	fprintf(stderr, "usage: %s --page-size N --tmpfs DIR [--ext4 DIR] [--seed N] "
-		"[--rounds N]\n", argv0);
+		"[--rounds N] [--duration-s S]\n", argv0);
 	return 2;
 }
 
@@ -1136,12 +1146,14 @@ int main(int argc, char **argv)
 		{ "ext4", required_argument, NULL, 'e' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "rounds", required_argument, NULL, 'r' },
+		{ "duration-s", required_argument, NULL, 'd' },
 		{ 0 },
 	};
 	struct fs fss[] = { { "tmpfs", NULL, TMPFS_MAGIC, "" },
 			    { "ext4", NULL, EXT4_SUPER_MAGIC, "" } };
 	long want_ps = 0;
-	unsigned n = 0, failed = 0, i, j;
+	unsigned n = 0, failed = 0, i, j, repeat;
+	double share;
 	int opt, rc;
 	char name[64];
 
@@ -1153,6 +1165,7 @@ int main(int argc, char **argv)
 		case 'e': fss[1].dir = optarg; break;
 		case 's': seed = strtoull(optarg, NULL, 0); break;
 		case 'r': rounds = strtoul(optarg, NULL, 10); break;
+		case 'd': duration_s = strtod(optarg, NULL); break;
 		default: return usage(argv[0]);
 		}
 	if (optind != argc || want_ps <= 0 || !fss[0].dir || !rounds)
@@ -1162,8 +1175,9 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		n += cases[i].per_fs ? 2 : 1;
 	printf("KTAP version 1\n1..%u\n", n);
-	diag("seed %" PRIu64 " (reproduce with --seed %" PRIu64 "), %u rounds, page size %zu",
-	     seed, seed, rounds, ps);
+	share = duration_s / n;
+	diag("seed %" PRIu64 " (reproduce with --seed %" PRIu64 "), %u rounds, page size %zu, "
+	     "each case repeated for %.1f s", seed, seed, rounds, ps, share);
 	if ((long)ps != want_ps) {
 		printf("Bail out! page size %zu, --page-size says %ld\n", ps, want_ps);
 		return 1;
@@ -1174,17 +1188,27 @@ int main(int argc, char **argv)
 		for (j = 0; j < (cases[i].per_fs ? 2u : 1u); j++) {
 			double t0 = now_s();
 
-			rng = seed ^ (n + 1) * 0x9e3779b97f4a7c15ULL;
 			snprintf(name, sizeof name, cases[i].per_fs ? "%s_%s" : "%s", cases[i].name,
 				 fss[j].name);
-			if (!fss[j].unusable[0])
-				rc = cases[i].run(fss[j].dir);
-			else if (j == 0)
-				rc = fail("%s", fss[j].unusable);
-			else
-				rc = skip("%s", fss[j].unusable);
+			repeat = 0;
+			do {
+				/* repeat r of case n: its own random choices, the same for a seed */
+				rng = seed ^ (n + 1) * 0x9e3779b97f4a7c15ULL ^ (uint64_t)repeat << 40;
+				ktap_quiet = repeat > 0;
+				if (!fss[j].unusable[0])
+					rc = cases[i].run(fss[j].dir);
+				else if (j == 0)
+					rc = fail("%s", fss[j].unusable);
+				else
+					rc = skip("%s", fss[j].unusable);
+				repeat++;
+			} while (rc == PASS && now_s() - t0 < share);
+			ktap_quiet = 0;
+			if (rc == FAIL && repeat > 1)
+				diag("%s failed in repeat %u", name, repeat - 1);
 			if (rc != SKIP)
-				diag("%s took %.2f s", name, now_s() - t0);
+				diag("%s took %.2f s, %u repeat%s", name, now_s() - t0, repeat,
+				     repeat == 1 ? "" : "s");
 			report(++n, name, rc);
 			failed += rc == FAIL;
 		}
