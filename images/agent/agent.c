@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -962,8 +963,16 @@ int main(int argc, char **argv)
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (guest)
+	if (guest) {
 		boot();
+		/*
+		 * The lab's link to the guest must survive the memory pressure and the kernel
+		 * bugs the tests cause: nothing of the agent is ever swapped out or reclaimed.
+		 * Its children start unlocked (fork does not inherit memory locks).
+		 */
+		if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
+			msg("mlockall: %s (the agent can be swapped out)", strerror(errno));
+	}
 	kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	kmsg_errno = errno;
 	serve();

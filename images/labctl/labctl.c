@@ -274,6 +274,13 @@ static void daemon_main(const struct daemon *d, int ready, int go)
 	int fd;
 
 	prctl(PR_SET_NAME, d->name);
+	/*
+	 * Lock the daemon's own code, data and stack (not what setup maps later, such as the
+	 * hog's memory): a pressure tool must not become a victim of the pressure it makes.
+	 */
+	if (mlockall(MCL_CURRENT) < 0)
+		fprintf(stderr, "labctl: %s: mlockall: %s (it can be swapped out)\n", d->name,
+			strerror(errno));
 	if (d->setup() == 0) {
 		fd = open("/dev/null", O_RDWR);
 		if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
