@@ -21,6 +21,8 @@ def _add_kernel_options(p: argparse.ArgumentParser) -> None:
                    help="tiny: tinyconfig + fragments; full: arch defconfig + fragments")
     p.add_argument("--config", type=Path, action="append", default=[], dest="fragments",
                    help="extra config fragment (repeatable)")
+    p.add_argument("--coverage", action="store_true",
+                   help="gcov counters for mm/ (a separate build tree; see `lab coverage`)")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
 
 
@@ -38,7 +40,8 @@ def _add_guest_options(p: argparse.ArgumentParser) -> None:
 def build_request(args: argparse.Namespace, arch_name: str) -> BuildRequest:
     """A BuildRequest from the common kernel options."""
     return BuildRequest(arch=get_arch(arch_name), source=args.source, series=args.series,
-                        flavour=args.flavour, fragments=tuple(args.fragments), jobs=args.jobs)
+                        flavour=args.flavour, fragments=tuple(args.fragments), jobs=args.jobs,
+                        coverage=args.coverage)
 
 
 def kernel_for(args: argparse.Namespace, arch_name: str):
@@ -107,6 +110,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_coverage(args: argparse.Namespace) -> int:
+    from lab.coverage_run import CoverageRequest, run_coverage, tables
+    from lab.suites import new_knobs, select_suites
+
+    arches = tuple(parse_arches(args.arch))
+    request = CoverageRequest(arches=arches, suites=tuple(select_suites(args.suite)),
+                              build=build_request(args, arches[0].name),
+                              results_root=args.results, accel=args.accel,
+                              pressure=args.pressure, knobs=new_knobs(args.seed))
+    run_dir, measured = run_coverage(request)
+    print(tables(measured))
+    print(f"coverage data: {run_dir}")
+    return 0 if all(m.passed for m in measured) else 1
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from lab.doctor import report
 
@@ -132,6 +150,17 @@ def parser() -> argparse.ArgumentParser:
                    "with fresh random choices: 0 (each case once, about a minute in all), "
                    "10m, 1h ...")
     r.set_defaults(func=cmd_run)
+
+    c = sub.add_parser("coverage", help="line coverage of the target mm functions per suite "
+                       "(builds a gcov kernel)")
+    _add_kernel_options(c)
+    c.add_argument("--accel", default="auto", choices=["auto", "tcg", "kvm"])
+    c.add_argument("--pressure", default="none", help="memory-pressure profile")
+    c.add_argument("--suite", default="smoke,fault,nonlinear",
+                   help="comma-separated suites, or 'all'")
+    c.add_argument("--seed", type=int, help="seed for the randomized suites")
+    c.add_argument("--results", type=Path, default=Path("results"), help="results root")
+    c.set_defaults(func=cmd_coverage)
 
     bo = sub.add_parser("boot", help="interactive console on a fresh guest (Ctrl-] leaves)")
     _add_kernel_options(bo)

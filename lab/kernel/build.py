@@ -23,6 +23,7 @@ from lab import paths, proc
 from lab.arch import ArchProfile, get_arch
 from lab.errors import BuildError, UsageError
 from lab.kernel import config as kconfig
+from lab.kernel import coverage
 from lab.kernel.gitrepo import git, run_git
 from lab.kernel.inspect import check_identity, inspect_vmlinux
 from lab.kernel.series import Series, apply_series, load_series
@@ -42,6 +43,7 @@ class BuildRequest:
     series: Path | None = None
     flavour: str = "tiny"
     fragments: tuple[Path, ...] = ()
+    coverage: bool = False  # gcov counters for mm/ (lab/kernel/coverage.py)
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
 
     def reproducer(self) -> str:
@@ -52,6 +54,8 @@ class BuildRequest:
             argv += ["--series", str(self.series)]
         for frag in self.fragments:
             argv += ["--config", str(frag)]
+        if self.coverage:
+            argv.append("--coverage")
         return shlex.join(argv)
 
 
@@ -141,13 +145,20 @@ def prepared_tree(request: BuildRequest) -> Iterator[Prepared]:
         require(program)
     series = load_series(request.series) if request.series else None
     fragments = kconfig.fragments_for(arch, request.fragments)
+    if request.coverage:
+        fragments += (coverage.FRAGMENT,)
     source = resolve_source(request.source)
-    with build_tree(f"{source.slug}-{arch.name}-{request.flavour}") as tree:
+    # One reusable tree per source, arch, flavour and coverage: switching between them would
+    # rebuild everything.
+    tree_name = f"{source.slug}-{arch.name}-{request.flavour}" + ("-gcov" * request.coverage)
+    with build_tree(tree_name) as tree:
         start = time.monotonic()
         prepare_tree(tree.src, source.repo, source.commit)
         if series:
             with step(f"applying {len(series.names)} patch(es) from {series.path}"):
                 apply_series(tree.src, series)
+        if request.coverage:
+            coverage.instrument(tree.src)
         tree_hash = git(tree.src, "rev-parse", "HEAD^{tree}")
         prepare_s = time.monotonic() - start
         start = time.monotonic()
@@ -208,6 +219,8 @@ def build_kernel(request: BuildRequest) -> KernelBuild:
             "reproducer": request.reproducer(),
             "make": make_command(tree, arch, list(arch.build_targets), request.jobs),
             "build_tree": str(tree.root),
+            "objtree": str(tree.out),
+            "coverage": request.coverage,
             "durations": timings,
         }
         return collect_artifacts(tree, arch, artifact, metadata, log)
@@ -345,6 +358,8 @@ def collect_artifacts(tree: BuildTree, arch: ArchProfile, artifact: Path, metada
     shutil.copy2(tree.out / ".config", tmp / "config")
     shutil.copy2(tree.out / "System.map", tmp / "System.map")
     shutil.copy2(log, tmp / "build.log")
+    if metadata["coverage"]:
+        coverage.collect_notes(tree.src, tree.out, tmp)
     modules = tmp / "modules"
     modules.mkdir()
     install = [*make_command(tree, arch, ["modules_install"], 1),
