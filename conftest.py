@@ -14,7 +14,7 @@ from lab.image.initramfs import build_initramfs
 from lab.kernel.build import BuildRequest, KernelBuild, build_kernel, load_build
 from lab.pressure import get_profile
 from lab.pressure_session import machine_for
-from lab.suites import Knobs, all_suites, new_knobs, parse_duration
+from lab.suites import Knobs, Suite, all_suites, new_knobs, parse_duration
 from lab.testing import LabGuest
 from lab.vm.qemu import MachineSpec
 
@@ -103,17 +103,23 @@ def kernel(kernels: KernelCache, arch) -> KernelBuild:
     return kernels.get(arch)
 
 
+def image_suites(module_file: str) -> list[Suite]:
+    """The lab's own suites, plus the peer suite whose tests ask (peer builds take time)."""
+    folder = Path(module_file).parent.name
+    return [s for s in all_suites().values() if not s.builder or s.name == folder]
+
+
 @pytest.fixture(scope="module")
 def guest(kernel: KernelBuild, arch, knobs: Knobs, pytestconfig, tmp_path_factory, request):
-    """A booted guest with every suite's programs, one boot per module (re-booted on crash)."""
-    image = build_initramfs(arch, list(all_suites().values()), kernel.modules_dir)
+    """A booted guest with the suites' programs, one boot per module (re-booted on crash)."""
+    image = build_initramfs(arch, image_suites(request.module.__file__), kernel=kernel)
     profile = get_profile(pytestconfig.getoption("--pressure"))
     spec = machine_for(profile, MachineSpec(
         arch, kernel.boot_image, image.path,
         accel=choose_accel(arch, pytestconfig.getoption("--accel")),
         mmu=pytestconfig.getoption("--mmu")))
     workdir = tmp_path_factory.mktemp(f"{arch.name}-{request.module.__name__.split('.')[-1]}")
-    lab_guest = LabGuest(spec, workdir, knobs, profile)
+    lab_guest = LabGuest(spec, workdir, knobs, profile, absent=image.absent)
     try:
         lab_guest.guest  # boot now, so a boot failure is reported at setup  # noqa: B018
         yield lab_guest

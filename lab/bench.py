@@ -76,7 +76,7 @@ def bench_arch(arch: ArchProfile, source: str, boots: int, patch_changes: int) -
             if n:  # the first applies the patch; the next ones change its line
                 result.one_line_patch_s.append(seconds)
     smoke = all_suites()["smoke"].programs[0]
-    image = build_initramfs(arch, [all_suites()["smoke"]], build.modules_dir)
+    image = build_initramfs(arch, [all_suites()["smoke"]], kernel=build)
     spec = MachineSpec(arch, build.boot_image, image.path)
     with tempfile.TemporaryDirectory(prefix="faultlab-bench-") as tmp:
         for n in range(boots):

@@ -20,7 +20,7 @@ from lab.job import new_run_dir
 from lab.kernel.build import BuildRequest, KernelBuild, build_kernel
 from lab.kernel.coverage import INSTRUMENTED, NOTES_DIR, guest_data_path
 from lab.pressure import get_profile
-from lab.pressure_session import machine_for, setup_swap
+from lab.pressure_session import machine_for, prepare_boot
 from lab.progress import note
 from lab.runner import run_program
 from lab.suites import Knobs, Suite, new_knobs
@@ -82,7 +82,7 @@ def coverage_arch(request: CoverageRequest, arch: ArchProfile,
                   run_dir: Path) -> list[SuiteCoverage]:
     """Boot the arch's coverage kernel once and measure every suite program."""
     build = build_kernel(replace(request.build, arch=arch, coverage=True))
-    image = build_initramfs(arch, list(request.suites), build.modules_dir)
+    image = build_initramfs(arch, list(request.suites), kernel=build)
     profile = get_profile(request.pressure)
     spec = machine_for(profile, MachineSpec(arch, build.boot_image, image.path,
                                             accel=choose_accel(arch, request.accel)))
@@ -92,7 +92,7 @@ def coverage_arch(request: CoverageRequest, arch: ArchProfile,
     measured = []
     with ExitStack() as stack:
         guest = stack.enter_context(Guest(spec, arch_dir, name="coverage"))
-        setup_swap(guest, profile)
+        prepare_boot(guest, profile)
         for suite in request.suites:
             for program in suite.programs:
                 note(f"{arch.name}: coverage of {suite.name}/{program.name}")

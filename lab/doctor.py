@@ -94,5 +94,5 @@ def report(probe_kvm: bool = False) -> int:
 def run_kvm_probe() -> tuple[bool, str]:
     """Build (or reuse) the default x86_64 kernel and image, then boot them under KVM."""
     build = build_kernel(BuildRequest(arch=X86_64))
-    image = build_initramfs(X86_64, [], build.modules_dir)
+    image = build_initramfs(X86_64, [], kernel=build)
     return probe_kvm(build.boot_image, image.path)

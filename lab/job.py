@@ -8,15 +8,16 @@ from pathlib import Path
 
 from lab.accel import choose_accel
 from lab.arch import ArchProfile
-from lab.errors import InfraError, UsageError
+from lab.errors import BuildError, InfraError, UsageError
 from lab.image.initramfs import build_initramfs
-from lab.kernel.build import BuildRequest, build_kernel, load_build
+from lab.kernel.build import BuildRequest, KernelBuild, build_kernel, load_build
+from lab.peers.registry import build_peer
 from lab.pressure import get_profile
-from lab.pressure_session import machine_for, setup_swap
+from lab.pressure_session import machine_for, prepare_boot
 from lab.progress import note
 from lab.results.junit import write_junit
 from lab.results.records import CaseRecord, write_results_json
-from lab.runner import ProgramOutcome, read_kernel_log, records_for, run_program
+from lab.runner import ProgramOutcome, read_kernel_log, records_for, run_program, skipped_records
 from lab.suites import Knobs, Suite, new_knobs
 from lab.vm.guest import Guest
 from lab.vm.qemu import MachineSpec
@@ -80,7 +81,8 @@ def run_arch(request: RunRequest, arch: ArchProfile, run_dir: Path) -> ArchRun:
         if build.arch.name != arch.name:
             raise UsageError(f"kernel {build.id} is for {build.arch.name}, not {arch.name}")
         outcome.build_id, outcome.release = build.id, build.release
-        image = build_initramfs(arch, list(request.suites), build.modules_dir)
+        suites, outcome.records = buildable_suites(arch, request.suites, build)
+        image = build_initramfs(arch, suites, kernel=build)
     except InfraError as e:
         outcome.infra = str(e)
         outcome.records = infra_records(arch.name, request.suites, f"{e.kind}: {e}")
@@ -89,17 +91,21 @@ def run_arch(request: RunRequest, arch: ArchProfile, run_dir: Path) -> ArchRun:
     spec = MachineSpec(arch, build.boot_image, image.path, memory_mb=request.memory_mb,
                        accel=choose_accel(arch, request.accel), mmu=request.mmu)
     spec = machine_for(profile, spec)
-    programs = [p for s in request.suites for p in s.programs]
+    programs = [p for s in suites for p in s.programs]
     kernel_log = arch_dir / "kernel.log"
     boots = 0
     with ExitStack() as stack:
         guest: Guest | None = None
         for index, program in enumerate(programs):
+            reason = program.skip_reason(arch.name) or image.absent.get(program.name, "")
+            if reason:
+                outcome.records += skipped_records(arch.name, program, reason)
+                continue
             if guest is None:
                 boots += 1
                 try:
                     guest = stack.enter_context(Guest(spec, arch_dir, name=f"boot{boots}"))
-                    setup_swap(guest, profile)
+                    prepare_boot(guest, profile)
                 except InfraError as e:
                     outcome.infra = str(e)
                     outcome.records += boot_failure_records(arch.name, programs[index:], e)
@@ -114,6 +120,22 @@ def run_arch(request: RunRequest, arch: ArchProfile, run_dir: Path) -> ArchRun:
                 guest.close()
                 guest = None
     return outcome
+
+
+def buildable_suites(arch: ArchProfile, suites: tuple[Suite, ...],
+                     build: KernelBuild) -> tuple[list[Suite], list[CaseRecord]]:
+    """The suites whose programs build for this kernel, and infra records for the others: a
+    peer suite that does not build (a source that cannot be fetched) does not stop the rest.
+    """
+    ok, records = [], []
+    for suite in suites:
+        try:
+            if suite.builder:
+                build_peer(suite, arch, build)
+            ok.append(suite)
+        except BuildError as e:
+            records += infra_records(arch.name, (suite,), f"{e.kind}: {e}")
+    return ok, records
 
 
 def boot_failure_records(arch: str, programs: list, error: InfraError) -> list[CaseRecord]:

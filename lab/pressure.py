@@ -10,7 +10,7 @@ from lab.errors import UsageError
 PROFILES_FILE = paths.TESTSUITES_DIR / "pressure" / "profiles.toml"
 # The counters shown in reports, whether a profile requires them or not.
 REPORTED = ("pswpin", "pswpout", "pgmajfault", "pgfault", "pgscan_kswapd", "pgscan_direct",
-            "pgsteal_kswapd", "pgsteal_direct", "compact_stall", "oom_kill")
+            "pgsteal_kswapd", "pgsteal_direct", "compact_stall", "oom_kill", "fail_page_alloc")
 
 
 @dataclass(frozen=True)
@@ -26,12 +26,13 @@ class PressureProfile:
     churn_interval_ms: int = 0
     cgroup_memory_max_mb: int = 0
     balloon_mb: tuple[int, ...] = ()
+    fail_page_alloc_percent: int = 0
     require: tuple[str, ...] = ()
 
     @property
     def applies_pressure(self) -> bool:
         return bool(self.hog_mb or self.churn_interval_ms or self.cgroup_memory_max_mb
-                    or self.balloon_mb)
+                    or self.balloon_mb or self.fail_page_alloc_percent)
 
 
 def load_profiles(path: Path = PROFILES_FILE) -> dict[str, PressureProfile]:

@@ -1,9 +1,11 @@
 """Applying a pressure profile to a running guest around one program, and proving it.
 
-Per boot: the profile's guest RAM and swap devices (zram, then a virtio-blk disk).
+Per boot: the profile's guest RAM, swap devices (zram, then a virtio-blk disk) and the
+page-allocation failure injector (fail_page_alloc, for the tasks that ask for it).
 Per program: a memory hog, cache drops and compaction, a cgroup memory.max around the
-program, and the host cycling the virtio-balloon through QMP; /proc/vmstat is read before
-and after, and the required counters must have grown.
+program, and the host cycling the virtio-balloon through QMP; /proc/vmstat (and the count of
+injected failures, as "fail_page_alloc") is read before and after, and the required counters
+must have grown.
 """
 
 import contextlib
@@ -18,6 +20,8 @@ from lab.vm.guest import Guest
 from lab.vm.qemu import MachineSpec
 
 LABCTL = "/lab/bin/labctl"
+FAIL_PAGE_ALLOC = "/sys/kernel/debug/fail_page_alloc"
+INJECT_BUDGET = 1_000_000  # `times` per program: what is left of it counts the failures
 CGROUP = "faultlab-test"
 BALLOON_PERIOD_S = 1.0
 
@@ -56,12 +60,37 @@ def _labctl(guest: Guest, *args: str) -> None:
                          f"{result.stderr.decode(errors='replace').strip()}")
 
 
-def setup_swap(guest: Guest, profile: PressureProfile) -> None:
-    """Swap on zram and on the swap disk, once per boot."""
+def prepare_boot(guest: Guest, profile: PressureProfile) -> None:
+    """Swap on zram and on the swap disk, and the failure injector, once per boot."""
     if profile.zram_mb:
         _labctl(guest, "zram", str(profile.zram_mb))
     if profile.swap_disk_mb:
         _labctl(guest, "swap", guest.devices["swap"])
+    if profile.fail_page_alloc_percent:
+        # Only tasks with make-it-fail set (the suites' memory-touching loops, see
+        # inject_faults() in testsuites/lib/ktap.h), every page allocation they make,
+        # silently (no stack dump per failure).
+        for name, value in (("task-filter", "Y"), ("ignore-gfp-wait", "N"),
+                            ("ignore-gfp-highmem", "N"), ("min-order", "0"), ("verbose", "0"),
+                            ("interval", "1"), ("times", "-1"),
+                            ("probability", str(profile.fail_page_alloc_percent))):
+            _write(guest, f"{FAIL_PAGE_ALLOC}/{name}", value)
+
+
+def _write(guest: Guest, path: str, value: str) -> None:
+    result = guest.run(["@write", path, value], timeout_s=60)
+    if not result.ok:
+        raise InfraError(f"pressure setup failed: cannot write {value!r} to {path}: "
+                         f"{result.stderr.decode(errors='replace').strip()}")
+
+
+def injected_failures(guest: Guest) -> int:
+    """Failures injected since the budget was last set."""
+    result = guest.run(["@cat", f"{FAIL_PAGE_ALLOC}/times"], timeout_s=30)
+    left = result.stdout.decode(errors="replace").strip()
+    if not result.ok or not left.lstrip("-").isdigit():
+        raise InfraError(f"cannot read {FAIL_PAGE_ALLOC}/times: {result.describe()} {left!r}")
+    return INJECT_BUDGET - int(left)
 
 
 def wrap_argv(profile: PressureProfile, argv: list[str]) -> list[str]:
@@ -111,6 +140,8 @@ class BalloonCycler:
 def applied(guest: Guest, profile: PressureProfile) -> Iterator[PressureReport]:
     """Hog, churn and balloon around the body; the report is filled in on the way out."""
     report = PressureReport(profile.name)
+    if profile.fail_page_alloc_percent:
+        _write(guest, f"{FAIL_PAGE_ALLOC}/times", str(INJECT_BUDGET))
     before = vmstat(guest)
     with contextlib.ExitStack() as stack:
         if profile.hog_mb:
@@ -123,4 +154,6 @@ def applied(guest: Guest, profile: PressureProfile) -> Iterator[PressureReport]:
             stack.enter_context(BalloonCycler(guest, profile.balloon_mb))
         yield report
     report.delta = vmstat_delta(before, vmstat(guest))
+    if profile.fail_page_alloc_percent:
+        report.delta["fail_page_alloc"] = injected_failures(guest)
     report.missing = not_reached(profile, report.delta)

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.arch import ArchProfile
-from lab.pressure import PressureProfile
-from lab.pressure_session import PressureReport, applied, wrap_argv
+from lab.errors import InfraError
+from lab.pressure import PressureProfile, vmstat_delta
+from lab.pressure_session import PressureReport, applied, vmstat, wrap_argv
+from lab.results.exitstatus import exit_status_suite, whole_program_skip
 from lab.results.ktap import ProgramStatus, Status, Suite, parse_ktap
 from lab.results.oracle import Problem, find_problems, load_allowlist, parse_console, parse_kmsg
 from lab.results.records import CaseRecord
@@ -17,6 +19,8 @@ from lab.vm.agent import CommandResult
 from lab.vm.guest import Guest, GuestCrashed
 
 STATE = {Status.PASS: "pass", Status.SKIP: "skip", Status.FAIL: "fail", Status.CRASHED: "fail"}
+# Counters recorded around a program that prints no KTAP: the proof that it faulted.
+FAULT_COUNTERS = ("pgfault", "pgmajfault")
 
 
 @dataclass
@@ -32,12 +36,20 @@ class ProgramOutcome:
     pressure: PressureReport | None = None
 
     @property
+    def ended_well(self) -> bool:
+        """Exit 0, or a skip status from a program that skipped as a whole."""
+        result = self.result
+        if result is None or result.ok:
+            return result is not None
+        return (result.kind == "exit" and result.value in self.program.exit_status.skip
+                and all(c.status is Status.SKIP for c in self.ktap.cases))
+
+    @property
     def passed(self) -> bool:
         if self.pressure and self.pressure.missing:
             return False
-        return (not self.crash and not self.problems and self.result is not None
-                and self.result.ok and all(c.status in (Status.PASS, Status.SKIP)
-                                            for c in self.ktap.cases)
+        return (not self.crash and not self.problems and self.ended_well
+                and all(c.status in (Status.PASS, Status.SKIP) for c in self.ktap.cases)
                 and not self.ktap.errors and bool(self.ktap.cases))
 
     def failure_report(self) -> str:
@@ -45,7 +57,7 @@ class ProgramOutcome:
         lines = [f"{self.arch} {self.program.suite}/{self.program.name}:"]
         if self.crash:
             lines.append(f"  guest crashed: {self.crash}")
-        if self.result is not None and not self.result.ok:
+        if self.result is not None and not self.ended_well:
             lines.append(f"  program ended with {self.result.describe()}")
         lines += [f"  KTAP: {e}" for e in self.ktap.errors]
         for case in self.ktap.cases:
@@ -74,29 +86,73 @@ def read_kernel_log(guest: Guest, log: Path) -> list[Problem]:
 
 def run_program(guest: Guest, arch: ArchProfile, program: Program, knobs: Knobs, outdir: Path,
                 kernel_log: Path, profile: PressureProfile | None = None) -> ProgramOutcome:
-    """Run one program (under a pressure profile, if given), save its output, parse it, and
-    check the kernel log it caused."""
+    """Run one program (under a pressure profile, if given, and with its sysctls), save its
+    output, judge it, and check the kernel log it caused."""
     outdir.mkdir(parents=True, exist_ok=True)
     pressure = None
     argv, timeout_s = program.argv(arch, knobs), program.timeout_for(knobs)
     try:
+        saved = set_sysctls(guest, program.sysctl)
+        before = vmstat(guest) if program.output == "exit-status" else {}
         if profile and profile.applies_pressure:
             with applied(guest, profile) as pressure:
                 result = guest.run(wrap_argv(profile, argv), timeout_s)
         else:
             result = guest.run(argv, timeout_s)
+        faults = fault_counts(before, vmstat(guest)) if before else ""
+        set_sysctls(guest, saved)
     except GuestCrashed as e:
         console = guest.qemu.console_text()
         ktap = parse_ktap("", program_status=ProgramStatus("error", 0))
         problems = find_problems(parse_console(console), load_allowlist())
         return ProgramOutcome(arch.name, program, None, ktap, problems, crash=str(e))
-    (outdir / f"{program.name}.ktap").write_bytes(result.stdout)
+    suffix = "ktap" if program.output == "ktap" else "out"
+    (outdir / f"{program.name}.{suffix}").write_bytes(result.stdout)
     if result.stderr:
         (outdir / f"{program.name}.stderr").write_bytes(result.stderr)
-    ktap = parse_ktap(result.stdout.decode(errors="replace"),
-                      program_status=ProgramStatus(result.kind, result.value))
+    ktap = judge(program, result)
+    if faults:
+        for case in ktap.cases:
+            case.diagnostics.append(faults)
     problems = read_kernel_log(guest, kernel_log)
     return ProgramOutcome(arch.name, program, result, ktap, problems, pressure=pressure)
+
+
+def judge(program: Program, result: CommandResult) -> Suite:
+    """The program's cases: its KTAP, or one case from its exit status and output."""
+    status = ProgramStatus(result.kind, result.value)
+    stdout = result.stdout.decode(errors="replace")
+    output = stdout + result.stderr.decode(errors="replace")
+    if program.output == "exit-status":
+        return exit_status_suite(program.name, output, status, program.exit_status)
+    ktap = parse_ktap(stdout, program_status=status)
+    return whole_program_skip(ktap, program.name, output, status, program.exit_status)
+
+
+def set_sysctls(guest: Guest, settings: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """Write sysctls ("vm.overcommit_memory" = "1"); returns the old values, to restore."""
+    old = []
+    for key, value in settings:
+        path = "/proc/sys/" + key.replace(".", "/")
+        current = guest.run(["@cat", path], timeout_s=30)
+        written = guest.run(["@write", path, value], timeout_s=30)
+        if not (current.ok and written.ok):
+            raise InfraError(f"cannot set sysctl {key} = {value}: "
+                             f"{(current.stderr + written.stderr).decode(errors='replace')}")
+        old.append((key, current.stdout.decode().strip()))
+    return tuple(old)
+
+
+def fault_counts(before: dict[str, int], after: dict[str, int]) -> str:
+    """'vmstat: pgfault +N, pgmajfault +M' over the program's run."""
+    delta = vmstat_delta(before, after)
+    return "vmstat: " + ", ".join(f"{name} +{delta.get(name, 0)}" for name in FAULT_COUNTERS)
+
+
+def skipped_records(arch: str, program: Program, reason: str) -> list[CaseRecord]:
+    """The record of a program that is not run here (not on this arch, not in this kernel)."""
+    return [CaseRecord(arch, program.suite, f"{program.name}/{program.name}", "skip", 0.0,
+                       reason, "")]
 
 
 def records_for(outcome: ProgramOutcome) -> list[CaseRecord]:
@@ -105,7 +161,8 @@ def records_for(outcome: ProgramOutcome) -> list[CaseRecord]:
     prefix = outcome.program.name
     records = []
     for case in outcome.ktap.cases:
-        message = case.status.name.lower() if case.status != Status.PASS else ""
+        message = "" if case.status == Status.PASS else case.directive or case.reason or \
+            case.status.name.lower()
         records.append(CaseRecord(arch, suite, f"{prefix}/{case.name}", STATE[case.status],
                                   0.0, message, "\n".join(case.diagnostics)))
     elapsed = outcome.result.elapsed_s if outcome.result else 0.0

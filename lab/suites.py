@@ -3,12 +3,15 @@
 import re
 import secrets
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab import paths
 from lab.arch import ArchProfile
 from lab.errors import UsageError
+from lab.results.exitstatus import ExitStatusRules
+
+OUTPUTS = ("ktap", "exit-status")
 
 
 @dataclass(frozen=True)
@@ -35,23 +38,47 @@ def parse_duration(text: str) -> int:
 
 @dataclass(frozen=True)
 class Program:
-    """One static guest program of a suite, reporting in KTAP."""
+    """One static guest program of a suite.
+
+    A suite's own program is compiled from `source`; a peer suite's program is a `binary`
+    its builder makes (lab/peers/). `output` is "ktap", or "exit-status" for a program that
+    prints no TAP (one case, judged by `exit_status`).
+    """
 
     suite: str
     name: str
-    source: Path
+    source: Path | None
     args: tuple[str, ...] = ()
     timeout_s: float = 300.0
+    binary: str = ""  # the file in /lab/bin; the program's name if empty
+    output: str = "ktap"
+    exit_status: ExitStatusRules = field(default_factory=ExitStatusRules)
+    default_duration_s: int = 0  # {duration_s} when the run's duration is 0
+    sysctl: tuple[tuple[str, str], ...] = ()  # set around the program, then restored
+    skip_on: tuple[tuple[str, str], ...] = ()  # arch name, why the program is not run there
+
+    @property
+    def file(self) -> str:
+        """The name of its binary in /lab/bin."""
+        return self.binary or self.name
+
+    def duration_s(self, knobs: Knobs) -> int:
+        """How long the program is asked to run: the run's duration, or its default."""
+        return knobs.duration_s or self.default_duration_s
 
     def argv(self, arch: ArchProfile, knobs: Knobs) -> list[str]:
         """The guest command line, with arch parameters and run knobs filled in."""
         values = {"page_size": arch.page_size, "arch": arch.name, "seed": knobs.seed,
-                  "duration_s": knobs.duration_s}
-        return [f"/lab/bin/{self.name}", *(a.format(**values) for a in self.args)]
+                  "duration_s": self.duration_s(knobs)}
+        return [f"/lab/bin/{self.file}", *(a.format(**values) for a in self.args)]
 
     def timeout_for(self, knobs: Knobs) -> float:
         """The program's own timeout plus the time it was asked to repeat its cases."""
-        return self.timeout_s + 1.5 * knobs.duration_s
+        return self.timeout_s + 1.5 * self.duration_s(knobs)
+
+    def skip_reason(self, arch: str) -> str:
+        """Why the program is not run on `arch` ('' when it is)."""
+        return dict(self.skip_on).get(arch, "")
 
 
 @dataclass(frozen=True)
@@ -61,18 +88,44 @@ class Suite:
     name: str
     description: str
     programs: tuple[Program, ...]
+    builder: str = ""  # a peer suite's builder (lab/peers/); '' for the lab's own suites
 
 
 def load_suite(directory: Path) -> Suite:
     """Read testsuites/<name>/suite.toml."""
     with open(directory / "suite.toml", "rb") as f:
         data = tomllib.load(f)
-    programs = tuple(
-        Program(directory.name, p["name"], directory / p["source"], tuple(p.get("args", ())),
-                float(p.get("timeout_s", 300)))
-        for p in data.get("programs", ())
+    builder = data.get("builder", "")
+    rules = exit_status_rules(data.get("exit_status", {}))
+    programs = tuple(load_program(directory, p, rules, bool(builder))
+                     for p in data.get("programs", ()))
+    return Suite(directory.name, data.get("description", ""), programs, builder)
+
+
+def exit_status_rules(table: dict) -> ExitStatusRules:
+    """A suite's [exit_status] table: skip = [4], proof = '...', [exit_status.meanings]."""
+    meanings = tuple(sorted((int(k), v) for k, v in table.get("meanings", {}).items()))
+    return ExitStatusRules(tuple(table.get("skip", (4,))), meanings, table.get("proof", ""))
+
+
+def load_program(directory: Path, entry: dict, rules: ExitStatusRules, peer: bool) -> Program:
+    """One [[programs]] entry; a peer suite's programs have no source of their own."""
+    name = entry["name"]
+    output = entry.get("output", "ktap")
+    if output not in OUTPUTS:
+        raise UsageError(f"{directory / 'suite.toml'}: program {name}: output {output!r} is "
+                         f"not one of {', '.join(OUTPUTS)}")
+    if peer == ("source" in entry):
+        what = "has a builder, so its programs take no source" if peer else "needs a source"
+        raise UsageError(f"{directory / 'suite.toml'}: program {name}: the suite {what}")
+    return Program(
+        directory.name, name, directory / entry["source"] if not peer else None,
+        tuple(entry.get("args", ())), float(entry.get("timeout_s", 300)),
+        binary=entry.get("binary", ""), output=output, exit_status=rules,
+        default_duration_s=int(entry.get("default_duration_s", 0)),
+        sysctl=tuple(sorted(entry.get("sysctl", {}).items())),
+        skip_on=tuple(sorted(entry.get("skip_on", {}).items())),
     )
-    return Suite(directory.name, data.get("description", ""), programs)
 
 
 def all_suites(root: Path = paths.TESTSUITES_DIR) -> dict[str, Suite]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lab.arch import ArchProfile
 from lab.pressure import PressureProfile
-from lab.pressure_session import setup_swap
+from lab.pressure_session import prepare_boot
 from lab.results.ktap import Status
 from lab.results.oracle import Problem
 from lab.runner import ProgramOutcome, read_kernel_log, run_program
@@ -24,6 +24,7 @@ class LabGuest:
     workdir: Path
     knobs: Knobs
     profile: PressureProfile | None = None
+    absent: dict[str, str] = field(default_factory=dict)  # programs not in the image: why
     boots: int = 0
     _guest: Guest | None = field(default=None, repr=False)
 
@@ -45,7 +46,7 @@ class LabGuest:
             self._guest.__enter__()
             read_kernel_log(self._guest, self.kernel_log)  # boot messages, checked by tests
             if self.profile:
-                setup_swap(self._guest, self.profile)
+                prepare_boot(self._guest, self.profile)
         return self._guest
 
     @property
@@ -59,8 +60,12 @@ class LabGuest:
         argv = shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
         return self.guest.run(argv, timeout)
 
+    def not_run_reason(self, program: Program) -> str:
+        """Why `program` is not run in this guest: not on this arch, not for this kernel."""
+        return program.skip_reason(self.arch.name) or self.absent.get(program.name, "")
+
     def run_program(self, program: Program) -> ProgramOutcome:
-        """Run a suite program and judge it (KTAP + kernel log)."""
+        """Run a suite program and judge it (KTAP or exit status, + kernel log)."""
         return run_program(self.guest, self.arch, program, self.knobs, self.workdir / "output",
                            self.kernel_log, self.profile)
 

@@ -30,7 +30,7 @@ def test_smoke_catches_the_planted_bug(arch, series, knobs, tmp_path: Path):
     broken_case, message = BROKEN[series]
     kernel = build_kernel(BuildRequest(arch=arch, series=EXAMPLES / series))
     smoke = all_suites()["smoke"]
-    image = build_initramfs(arch, [smoke], kernel.modules_dir)
+    image = build_initramfs(arch, [smoke], kernel=kernel)
     guest = LabGuest(MachineSpec(arch, kernel.boot_image, image.path), tmp_path, knobs)
     try:
         outcome = guest.run_program(smoke.programs[0])

@@ -2,8 +2,11 @@
 
 from pathlib import Path
 
+from lab import job
+from lab.arch import get_arch
 from lab.errors import BootError, BuildError
 from lab.job import boot_failure_records
+from lab.peers.debian import SourceUnavailable
 from lab.results.oracle import find_problems, load_allowlist, parse_console
 from lab.suites import all_suites
 
@@ -35,3 +38,16 @@ def test_a_kernel_that_crashed_while_booting_fails_the_boot_case():
     assert boot.message.startswith("BUG: Unable to handle kernel data access in get_mountpoint")
     assert ".get_mountpoint+0x120/0x164" in boot.details
     assert {r.state for r in rest} == {"infra"}
+
+
+def test_a_peer_suite_that_does_not_build_leaves_the_others(monkeypatch):
+    def build_peer(suite, arch, kernel):
+        raise SourceUnavailable("cannot download stress-ng_0.15.06.orig.tar.xz (HTTP 404)")
+
+    monkeypatch.setattr(job, "build_peer", build_peer)
+    suites = tuple(all_suites()[name] for name in ("smoke", "stress-ng"))
+    ok, records = job.buildable_suites(get_arch("x86_64"), suites, None)
+    assert [s.name for s in ok] == ["smoke"]
+    assert {(r.suite, r.state) for r in records} == {("stress-ng", "infra")}
+    assert len(records) == len(suites[1].programs)
+    assert records[0].message == "build: cannot download stress-ng_0.15.06.orig.tar.xz (HTTP 404)"

@@ -33,6 +33,15 @@ def test_named_profiles_exist_and_grow_in_severity():
             assert profile.memory_mb % arch.memory_align_mb == 0, (profile.name, arch.name)
 
 
+def test_inject_profile_proves_injection_without_other_pressure():
+    inject = get_profile("inject")
+    assert inject.applies_pressure and 0 < inject.fail_page_alloc_percent <= 100
+    assert inject.require == ("fail_page_alloc",)
+    assert not (inject.hog_mb or inject.swap_disk_mb or inject.zram_mb)
+    assert not_reached(inject, {"fail_page_alloc": 0}) == ["fail_page_alloc stayed at +0"]
+    assert not_reached(inject, {"fail_page_alloc": 37}) == []
+
+
 def test_unknown_profile_and_unknown_keys_are_named(tmp_path: Path):
     with pytest.raises(UsageError, match="unknown pressure profile 'crushing'"):
         get_profile("crushing")

@@ -51,7 +51,7 @@ def run_suite(kernel, arch, knobs, suite_name: str, pressure: str,
               workdir: Path) -> ProgramOutcome:
     """Boot `kernel` under `pressure` and run the suite's (single) program."""
     suite = all_suites()[suite_name]
-    image = build_initramfs(arch, [suite], kernel.modules_dir)
+    image = build_initramfs(arch, [suite], kernel=kernel)
     profile = get_profile(pressure)
     spec = machine_for(profile, MachineSpec(arch, kernel.boot_image, image.path))
     guest = LabGuest(spec, workdir, knobs, profile)

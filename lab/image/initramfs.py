@@ -4,13 +4,15 @@ The archive is deterministic and cached by a hash of its contents.
 """
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab import paths
 from lab.arch import ArchProfile
 from lab.image import cpio
 from lab.image.guest_programs import busybox, compile_program
+from lab.kernel.build import KernelBuild
+from lab.peers.registry import build_peer
 from lab.suites import Suite
 
 AGENT_SOURCE = paths.IMAGES_DIR / "agent" / "agent.c"
@@ -27,18 +29,29 @@ class Image:
     path: Path
     digest: str
     programs: tuple[str, ...]
+    absent: dict[str, str] = field(default_factory=dict)  # program name -> why it is not there
 
 
-def build_initramfs(arch: ArchProfile, suites: list[Suite], modules_dir: Path | None) -> Image:
-    """Assemble (or reuse) the initramfs for `arch` with the suites' programs and modules."""
+def build_initramfs(arch: ArchProfile, suites: list[Suite], modules_dir: Path | None = None,
+                    *, kernel: KernelBuild | None = None) -> Image:
+    """Assemble (or reuse) the initramfs for `arch` with the suites' programs and modules.
+
+    With `kernel`, its modules go in and the peer suites' programs are built for it; without
+    it, those programs are absent (`modules_dir` is for callers that only add modules)."""
+    if kernel:
+        modules_dir = kernel.modules_dir
     entries = [cpio.directory(d) for d in PSEUDO_DIRS]
     entries.append(cpio.char_device("dev/console", 5, 1))
     entries.append(cpio.file("init", compile_program(arch, AGENT_SOURCE, "agent").read_bytes(),
                              executable=True))
     entries.append(cpio.file("lab/bin/labctl",
                              compile_program(arch, LABCTL_SOURCE, "labctl").read_bytes(), True))
-    programs = []
+    programs: list[str] = []
+    absent: dict[str, str] = {}
     for suite in suites:
+        if suite.builder:
+            entries += peer_entries(arch, suite, kernel, programs, absent)
+            continue
         for program in suite.programs:
             binary = compile_program(arch, program.source, program.name)
             entries.append(cpio.file(f"lab/bin/{program.name}", binary.read_bytes(), True))
@@ -62,4 +75,21 @@ def build_initramfs(arch: ArchProfile, suites: list[Suite], modules_dir: Path | 
         with open(tmp, "wb") as out:
             cpio.write_cpio(out, entries)
         tmp.rename(path)
-    return Image(path, key, tuple(programs))
+    return Image(path, key, tuple(programs), absent)
+
+
+def peer_entries(arch: ArchProfile, suite: Suite, kernel: KernelBuild | None,
+                 programs: list[str], absent: dict[str, str]) -> list[cpio.Entry]:
+    """The binaries of a peer suite; its programs go to `programs`, or `absent` with why."""
+    if kernel is None:
+        absent |= {p.name: f"suite {suite.name} is built for a kernel, and none was given"
+                   for p in suite.programs}
+        return []
+    built = build_peer(suite, arch, kernel)
+    for program in suite.programs:
+        if program.file in built.binaries:
+            programs.append(program.name)
+        else:
+            absent[program.name] = built.absent[program.file]
+    return [cpio.file(f"lab/bin/{name}", path.read_bytes(), True)
+            for name, path in sorted(built.binaries.items())]

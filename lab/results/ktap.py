@@ -34,7 +34,7 @@ class Case:
     directive: str | None = None
     diagnostics: list[str] = field(default_factory=list)
     subtests: list[Case] = field(default_factory=list)
-    reason: str = ""  # why the parser set CRASHED; empty otherwise
+    reason: str = ""  # why the parser set CRASHED, or why an exit status failed; else empty
 
 
 @dataclass

@@ -124,9 +124,11 @@ static void fill(void *mem, size_t npages, size_t page0, long gen)
 	uint64_t *w = mem;
 	size_t per = ps / 8, p, i;
 
+	inject_faults(1);
 	for (p = 0; p < npages; p++)
 		for (i = 0; i < per; i++)
 			w[p * per + i] = pattern(page0 + p, gen, i);
+	inject_faults(0);
 }
 
 /* Compare npages at mem (pages page0...) with want(); a word may also be 0 if zero_ok. */
@@ -136,15 +138,19 @@ static int check(const void *mem, size_t npages, size_t page0, want_fn *want, lo
 	const uint64_t *w = mem;
 	size_t per = ps / 8, p, i;
 
+	inject_faults(1);
 	for (p = 0; p < npages; p++)
 		for (i = 0; i < per; i++) {
 			uint64_t exp = want(page0 + p, arg, i), got = w[p * per + i];
 
-			if (got != exp && !(zero_ok && got == 0))
-				return fail("page %zu offset 0x%zx: expected 0x%016" PRIx64 "%s, got "
+			if (got == exp || (zero_ok && got == 0))
+				continue;
+			inject_faults(0);
+			return fail("page %zu offset 0x%zx: expected 0x%016" PRIx64 "%s, got "
 					    "0x%016" PRIx64, page0 + p, i * 8, exp,
 					    zero_ok ? " or 0" : "", got);
 		}
+	inject_faults(0);
 	return 0;
 }
 
@@ -222,8 +228,10 @@ static void on_sigbus(int sig)
 /* fill() one page; 0, or -1 if that raised SIGBUS (the page may be partly written). */
 static int guarded_fill(void *mem, size_t page, long gen)
 {
-	if (sigsetjmp(bus_jmp, 0))
+	if (sigsetjmp(bus_jmp, 0)) {
+		inject_faults(0); /* fill() was left by the jump, with injection on */
 		return -1;
+	}
 	bus_armed = 1;
 	atomic_signal_fence(memory_order_seq_cst);
 	fill(mem, 1, page, gen);

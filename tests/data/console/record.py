@@ -31,7 +31,7 @@ LKDTM = "/sys/kernel/debug/provoke-crash/DIRECT"
 
 def record(arch_name: str, build_id: str, out: Path) -> None:
     arch, build = get_arch(arch_name), load_build(build_id)
-    image = build_initramfs(arch, [], build.modules_dir)
+    image = build_initramfs(arch, [], kernel=build)
     work = Path(tempfile.mkdtemp())
     kmsg = ""
     with Guest(MachineSpec(arch, build.boot_image, image.path), work, name="rec") as guest:
@@ -44,7 +44,7 @@ def record(arch_name: str, build_id: str, out: Path) -> None:
     shutil.copy(work / "rec-console.log", out / f"{arch_name}-lkdtm.console.log")
     if arch_name == "x86_64":
         spec = MachineSpec(arch, build.boot_image,
-                           build_initramfs(arch, [all_suites()["smoke"]], None).path)
+                           build_initramfs(arch, [all_suites()["smoke"]]).path)
         smoke = f"/lab/bin/smoke --page-size {arch.page_size}"
         console_session(spec, smoke, out / "x86_64-smoke-interleaved.console.log")
         console_session(spec, f"{smoke} | head -n 6; echo c > /proc/sysrq-trigger",
