@@ -72,7 +72,9 @@ def vmstat_delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int
     return {name: after[name] - before.get(name, 0) for name in after}
 
 
-def not_reached(profile: PressureProfile, delta: dict[str, int]) -> list[str]:
-    """The required counters that did not grow ('pswpin stayed at +0')."""
+def not_reached(profile: PressureProfile, delta: dict[str, int],
+                exempt: tuple[str, ...] = ()) -> list[str]:
+    """The required counters (less a program's exemptions) that did not grow ('pswpin stayed
+    at +0')."""
     return [f"{name} stayed at +{delta.get(name, 0)}" for name in profile.require
-            if delta.get(name, 0) <= 0]
+            if name not in exempt and delta.get(name, 0) <= 0]

@@ -95,7 +95,8 @@ def run_program(guest: Guest, arch: ArchProfile, program: Program, knobs: Knobs,
         saved = set_sysctls(guest, program.sysctl)
         before = vmstat(guest) if program.output == "exit-status" else {}
         if profile and profile.applies_pressure:
-            with applied(guest, profile) as pressure:
+            exempt = tuple(name for name, _ in program.pressure_exempt)
+            with applied(guest, profile, exempt) as pressure:
                 result = guest.run(wrap_argv(profile, argv), timeout_s)
         else:
             result = guest.run(argv, timeout_s)
@@ -172,8 +173,10 @@ def records_for(outcome: ProgramOutcome) -> list[CaseRecord]:
                                   "pressure not reached: " + ", ".join(pressure.missing),
                                   pressure.summary()))
     elif pressure:
+        exempt = "\n".join(f"{name} not required: {why}"
+                           for name, why in outcome.program.pressure_exempt)
         records.append(CaseRecord(arch, suite, f"{prefix}/pressure", "pass", elapsed,
-                                  f"{pressure.profile}: {pressure.summary()}", ""))
+                                  f"{pressure.profile}: {pressure.summary()}", exempt))
     if outcome.crash or outcome.problems or not outcome.ktap.cases or outcome.ktap.errors:
         titles = [p.title for p in outcome.problems]
         message = "; ".join([outcome.crash, *titles, *outcome.ktap.errors]).strip("; ")

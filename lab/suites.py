@@ -56,6 +56,8 @@ class Program:
     default_duration_s: int = 0  # {duration_s} when the run's duration is 0
     sysctl: tuple[tuple[str, str], ...] = ()  # set around the program, then restored
     skip_on: tuple[tuple[str, str], ...] = ()  # arch name, why the program is not run there
+    # counter, why a pressure profile may not require it of this program
+    pressure_exempt: tuple[tuple[str, str], ...] = ()
 
     @property
     def file(self) -> str:
@@ -97,7 +99,9 @@ def load_suite(directory: Path) -> Suite:
         data = tomllib.load(f)
     builder = data.get("builder", "")
     rules = exit_status_rules(data.get("exit_status", {}))
-    programs = tuple(load_program(directory, p, rules, bool(builder))
+    exempt = data.get("pressure_exempt", {})  # for every program of the suite
+    programs = tuple(load_program(directory, {**p, "pressure_exempt": {
+        **exempt, **p.get("pressure_exempt", {})}}, rules, bool(builder))
                      for p in data.get("programs", ()))
     return Suite(directory.name, data.get("description", ""), programs, builder)
 
@@ -125,6 +129,7 @@ def load_program(directory: Path, entry: dict, rules: ExitStatusRules, peer: boo
         default_duration_s=int(entry.get("default_duration_s", 0)),
         sysctl=tuple(sorted(entry.get("sysctl", {}).items())),
         skip_on=tuple(sorted(entry.get("skip_on", {}).items())),
+        pressure_exempt=tuple(sorted(entry.get("pressure_exempt", {}).items())),
     )
 
 

@@ -60,3 +60,17 @@ def test_vmstat_delta_of_a_real_smoke_run(arch_name: str):
     assert delta["pswpout"] == 0  # no swap in that guest
     assert not_reached(get_profile("light"), delta) == ["pswpout stayed at +0"]
     assert not_reached(get_profile("none"), delta) == []
+
+
+def test_a_program_exemption_lifts_one_requirement():
+    heavy = get_profile("heavy")
+    delta = {"pswpout": 5, "pswpin": 0, "pgmajfault": 0}
+    assert not_reached(heavy, delta, exempt=("pswpin",)) == ["pgmajfault stayed at +0"]
+
+
+def test_nonlinear_is_exempt_from_injection_proof_only():
+    from lab.suites import all_suites
+
+    (program,) = all_suites()["nonlinear"].programs
+    assert [name for name, _ in program.pressure_exempt] == ["fail_page_alloc"]
+    assert all(why for _, why in program.pressure_exempt)

@@ -52,9 +52,11 @@ static void fill(void *mem, size_t npages, size_t page0, int gen)
 	uint64_t *w = mem;
 	size_t per = ps / 8, p, i;
 
+	inject_faults(1);
 	for (p = 0; p < npages; p++)
 		for (i = 0; i < per; i++)
 			w[p * per + i] = pattern(page0 + p, gen, i);
+	inject_faults(0);
 }
 
 /* Check what fill() wrote (or zeros if gen is ZEROS); report the first mismatch. */
@@ -63,14 +65,18 @@ static int verify(const void *mem, size_t npages, size_t page0, int gen)
 	const uint64_t *w = mem;
 	size_t per = ps / 8, p, i;
 
+	inject_faults(1);
 	for (p = 0; p < npages; p++)
 		for (i = 0; i < per; i++) {
 			uint64_t want = gen == ZEROS ? 0 : pattern(page0 + p, gen, i);
 			uint64_t got = w[p * per + i];
-			if (got != want)
-				return fail("page %zu offset 0x%zx: expected 0x%016" PRIx64
-					    ", got 0x%016" PRIx64, page0 + p, i * 8, want, got);
+			if (got == want)
+				continue;
+			inject_faults(0);
+			return fail("page %zu offset 0x%zx: expected 0x%016" PRIx64
+				    ", got 0x%016" PRIx64, page0 + p, i * 8, want, got);
 		}
+	inject_faults(0);
 	return 0;
 }
 
