@@ -91,7 +91,7 @@ def cmd_boot(args: argparse.Namespace) -> int:
 
     arch = get_arch(args.arch)
     build = kernel_for(args, arch.name)
-    image = build_initramfs(arch, list(all_suites().values()), build.modules_dir)
+    image = build_initramfs(arch, list(all_suites().values()), kernel=build)
     spec = machine_for(get_profile(args.pressure), MachineSpec(
         arch, build.boot_image, image.path, memory_mb=args.memory,
         accel=choose_accel(arch, args.accel), mmu=args.mmu))

@@ -44,3 +44,8 @@ def test_cpio_extracts_file_contents(tmp_path: Path):
                    input=_archive(), cwd=tmp_path, check=True)
     assert (tmp_path / "lab/bin/prog").read_bytes() == b"\x7fELF binary"
     assert (tmp_path / "init").read_bytes() == b"#!/bin/sh\n"
+
+
+def test_parents_of_a_member_outermost_first():
+    assert cpio.parents("lib/x86_64-linux-gnu/libc.so.6") == ["lib", "lib/x86_64-linux-gnu"]
+    assert cpio.parents("init") == []

@@ -5,8 +5,8 @@ from pathlib import Path
 from lab import job
 from lab.arch import get_arch
 from lab.errors import BootError, BuildError
-from lab.job import boot_failure_records
-from lab.peers.debian import SourceUnavailable
+from lab.job import RunRequest, boot_failure_records, run_arch
+from lab.kernel.build import BuildRequest, KernelBuild
 from lab.results.oracle import find_problems, load_allowlist, parse_console
 from lab.suites import all_suites
 
@@ -42,7 +42,7 @@ def test_a_kernel_that_crashed_while_booting_fails_the_boot_case():
 
 def test_a_peer_suite_that_does_not_build_leaves_the_others(monkeypatch):
     def build_peer(suite, arch, kernel):
-        raise SourceUnavailable("cannot download stress-ng_0.15.06.orig.tar.xz (HTTP 404)")
+        raise BuildError("stress-ng: ldd not found; install the Debian package libc-bin")
 
     monkeypatch.setattr(job, "build_peer", build_peer)
     suites = tuple(all_suites()[name] for name in ("smoke", "stress-ng"))
@@ -50,4 +50,20 @@ def test_a_peer_suite_that_does_not_build_leaves_the_others(monkeypatch):
     assert [s.name for s in ok] == ["smoke"]
     assert {(r.suite, r.state) for r in records} == {("stress-ng", "infra")}
     assert len(records) == len(suites[1].programs)
-    assert records[0].message == "build: cannot download stress-ng_0.15.06.orig.tar.xz (HTTP 404)"
+    assert records[0].message == ("build: stress-ng: ldd not found; install the Debian package "
+                                  "libc-bin")
+
+
+def test_stress_ng_on_ppc64_is_a_skip_with_the_reason_and_boots_nothing(tmp_path, monkeypatch):
+    ppc64 = get_arch("ppc64")
+    kernel = KernelBuild(tmp_path / "kernel", {"id": "k", "arch": "ppc64", "release": "6.1",
+                                                "boot_image": "vmlinux"})
+    monkeypatch.setattr(job, "build_kernel", lambda request: kernel)
+    monkeypatch.setattr(job, "Guest", None)  # booting would fail the test
+    request = RunRequest((ppc64,), (all_suites()["stress-ng"],), BuildRequest(ppc64))
+    run = run_arch(request, ppc64, tmp_path)
+    assert (run.infra, run.boot_s) == ("", [])
+    assert {(r.suite, r.state) for r in run.records} == {("stress-ng", "skip")}
+    assert len(run.records) == len(all_suites()["stress-ng"].programs)
+    assert run.records[0].message.startswith("stress-ng is not available on ppc64: Debian "
+                                             "bookworm has no ppc64 binary package")

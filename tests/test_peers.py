@@ -1,7 +1,9 @@
-"""Peer suites: their suite.toml, the builder registry, Debian downloads, the binary cache."""
+"""Peer suites: their suite.toml, the builder registry, stress-ng from the host's Debian
+package with what it loads, the binary cache."""
 
-import hashlib
+import json
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -9,12 +11,12 @@ import pytest
 from lab import proc
 from lab.arch import get_arch
 from lab.errors import BuildError, UsageError
+from lab.image.initramfs import peer_entries
 from lab.kernel.build import builds_root, load_build
-from lab.peers import artifacts, debian, kselftest, stressng
+from lab.peers import artifacts, kselftest, sharedlibs, stressng
 from lab.peers.registry import BUILDERS, build_peer
 from lab.suites import Knobs, Suite, all_suites, load_suite
 
-DATA = Path(__file__).parent / "data" / "peers"
 X86_64, PPC64 = get_arch("x86_64"), get_arch("ppc64")
 PEERS = [s for s in all_suites().values() if s.builder]
 
@@ -99,69 +101,70 @@ def test_stress_ng_builder_makes_nothing_else():
         stressng.build(X86_64, None, ("ls",))
 
 
-def test_pinned_dsc_names_the_upstream_tarball():
-    dsc = DATA / stressng.PACKAGE.dsc
-    assert hashlib.sha256(dsc.read_bytes()).hexdigest() == stressng.PACKAGE.dsc_sha256
-    assert debian.dsc_checksums(dsc.read_text()) == {
-        "stress-ng_0.15.06.orig.tar.xz":
-            ("5eeec9ac1f7e973ccb7e3c9c55159ad8c72e442d207b0fa15e661eb0eeb7a434", 3209284),
-        "stress-ng_0.15.06-2.debian.tar.xz":
-            ("17df83afd80fac8335b3dcfbdff7270b0ff51f4ce7b4b803f109f1d23f10a809", 161812),
-    }
-    assert stressng.PACKAGE.pool == "pool/main/s/stress-ng"
+def test_stress_ng_is_absent_on_ppc64_with_the_reason():
+    built = stressng.build(PPC64, None, ("stress-ng",))
+    assert built.binaries == {} and built.libraries == {}
+    reason = built.absent["stress-ng"]
+    assert reason.startswith("stress-ng is not available on ppc64: Debian bookworm has no "
+                             "ppc64 binary package of it")
+    assert "does not serve its source tarball" in reason
 
 
-def test_apt_mirror_from_deb822_and_one_line_sources(tmp_path: Path):
-    (tmp_path / "debian.sources").write_text(
-        "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\n")
-    (tmp_path / "other.list").write_text("deb https://packages.example/apt stable main\n")
-    assert debian.apt_mirror((tmp_path,)) == "http://mirror.example/debian"
-    one_line = tmp_path / "sources.list"
-    one_line.write_text("deb [arch=amd64] http://ftp.example/debian/ bookworm main\n")
-    assert debian.apt_mirror((one_line,)) == "http://ftp.example/debian"
-    assert debian.apt_mirror(()) == debian.DEFAULT_MIRROR
+def test_a_missing_stress_ng_package_is_named(private_cache: Path,
+                                              monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(stressng, "PACKAGE", "faultlab-no-such-package")
+    with pytest.raises(BuildError, match=r"the Debian package faultlab-no-such-package is not "
+                                         r"installed; install it \(apt-get install "
+                                         r"faultlab-no-such-package, or run `make deps`\)"):
+        stressng.build(X86_64, None, ("stress-ng",))
 
 
-def local_mirror(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, bytes]):
-    pool = tmp_path / "mirror" / "pool" / "main" / "p" / "pkg"
-    pool.mkdir(parents=True)
-    for name, data in files.items():
-        (pool / name).write_bytes(data)
-    monkeypatch.setattr(debian, "apt_mirror", lambda: (tmp_path / "mirror").as_uri())
+def installed_stress_ng() -> str:
+    """The host's stress-ng package version, or skip (make deps installs it)."""
+    try:
+        return stressng.installed_version("amd64")
+    except BuildError as e:
+        pytest.skip(str(e))
 
 
-def test_fetch_verifies_and_caches(private_cache: Path, tmp_path: Path,
-                                   monkeypatch: pytest.MonkeyPatch):
-    data = b"upstream source"
-    digest = hashlib.sha256(data).hexdigest()
-    local_mirror(tmp_path, monkeypatch, {"pkg_1.0.orig.tar.xz": data})
-    package = debian.SourcePackage("pkg", "1.0-1", "0" * 64)
-    path = debian.fetch(package, "pkg_1.0.orig.tar.xz", digest)
-    assert path == private_cache / "downloads" / "pkg_1.0.orig.tar.xz"
-    assert path.read_bytes() == data
-    with pytest.raises(BuildError, match=r"sha256 .*, expected 0000"):
-        debian.fetch(package, "pkg_1.0.orig.tar.xz", "0" * 64)
-    assert path.read_bytes() == data  # the verified copy stays
+def test_stress_ng_is_debians_binary_with_what_it_loads(private_cache: Path):
+    version = installed_stress_ng()
+    built = stressng.build(X86_64, None, ("stress-ng",))
+    assert built.binaries["stress-ng"].read_bytes() == Path("/usr/bin/stress-ng").read_bytes()
+    assert {"lib64/ld-linux-x86-64.so.2", "lib/x86_64-linux-gnu/libc.so.6",
+            "lib/x86_64-linux-gnu/libJudy.so.1"} <= set(built.libraries)
+    manifest = json.loads((built.binaries["stress-ng"].parent.parent / "manifest.json")
+                          .read_text())
+    assert manifest["inputs"]["package"] == f"stress-ng {version} amd64"
+    assert stressng.build(X86_64, None, ("stress-ng",)) == built  # a cache hit
 
 
-def test_a_file_the_mirror_lacks_says_where_to_put_it(private_cache: Path, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch):
-    local_mirror(tmp_path, monkeypatch, {})
-    package = debian.SourcePackage("pkg", "1.0-1", "0" * 64)
-    with pytest.raises(debian.SourceUnavailable) as error:
-        debian.fetch(package, "pkg_1.0.orig.tar.xz", "ab" * 32)
-    message = str(error.value)
-    assert "pool/main/p/pkg/pkg_1.0.orig.tar.xz" in message
-    assert f"put it at {private_cache / 'downloads' / 'pkg_1.0.orig.tar.xz'}" in message
+def compile_x86_64(tmp_path: Path, name: str, source: str, *flags: str) -> Path:
+    (tmp_path / f"{name}.c").write_text(source)
+    proc.run([X86_64.compiler, "-o", str(tmp_path / name), str(tmp_path / f"{name}.c"), *flags])
+    return tmp_path / name
+
+
+def test_runtime_files_are_what_the_dynamic_linker_loads(tmp_path: Path):
+    binary = compile_x86_64(tmp_path, "p", "int main(void) { return 0; }\n")
+    files = sharedlibs.runtime_files(binary)
+    assert set(files) == {"lib64/ld-linux-x86-64.so.2", "lib/x86_64-linux-gnu/libc.so.6"}
+    assert all(path.is_file() and not path.is_symlink() for path in files.values())
+
+
+def test_a_library_the_dynamic_linker_lacks_is_named(tmp_path: Path):
+    compile_x86_64(tmp_path, "libgone.so", "int gone(void) { return 1; }\n", "-shared",
+                   "-fPIC", "-Wl,-soname,libgone.so.1")
+    binary = compile_x86_64(tmp_path, "p", "int gone(void);\nint main(void) { return gone(); }\n",
+                            f"-L{tmp_path}", "-lgone")
+    with pytest.raises(BuildError, match=r"p needs libgone.so.1, which the host's dynamic "
+                                         "linker does not find"):
+        sharedlibs.runtime_files(binary)
 
 
 def static_binary(tmp_path: Path, static: bool = True) -> Path:
-    source = tmp_path / "p.c"
-    source.write_text("int main(void) { return 0; }\n")
-    binary = tmp_path / ("p-static" if static else "p-dynamic")
-    proc.run([X86_64.compiler, *(["-static"] if static else []), "-o", str(binary),
-              str(source)])
-    return binary
+    return compile_x86_64(tmp_path, "p-static" if static else "p-dynamic",
+                          "int main(void) { return 0; }\n", *(["-static"] if static else []))
 
 
 def test_cache_entries_hold_static_binaries_for_the_arch(private_cache: Path, tmp_path: Path):
@@ -174,10 +177,38 @@ def test_cache_entries_hold_static_binaries_for_the_arch(private_cache: Path, tm
                                          {"q": "not in this source"}, 1.5)
     assert artifacts.load(directory) == stored
     assert not (tmp_path / "staging").exists()
-    with pytest.raises(BuildError, match="EM_X86_64 little-endian executable, not a static ppc64"):
-        artifacts.check_static(binary, PPC64)
-    with pytest.raises(BuildError, match="is a dynamic EM_X86_64"):
-        artifacts.check_static(static_binary(tmp_path, static=False), X86_64)
+    with pytest.raises(BuildError, match="EM_X86_64 little-endian file, not one for ppc64"):
+        artifacts.check_binary(binary, PPC64)
+    with pytest.raises(BuildError, match=r"dynamically linked, and its interpreter "
+                                         r"/lib64/ld-linux-x86-64\.so\.2 is not shipped"):
+        artifacts.check_binary(static_binary(tmp_path, static=False), X86_64)
+
+
+def test_cache_entries_hold_dynamic_binaries_with_what_they_load(private_cache: Path,
+                                                                  tmp_path: Path):
+    binary = static_binary(tmp_path, static=False)
+    libraries = sharedlibs.runtime_files(binary)
+    directory = artifacts.entry_dir("test", "e" * 64)
+    build = artifacts.PeerBuild({"p": binary}, {}, 0.5, libraries)
+    stored = artifacts.store(X86_64, tmp_path / "staging", directory, build, {"k": 2})
+    assert stored.libraries == {name: directory / "root" / name for name in libraries}
+    for name, path in libraries.items():
+        assert stored.libraries[name].read_bytes() == path.read_bytes()
+    assert artifacts.load(directory) == stored
+
+
+def test_the_initramfs_gets_peer_libraries_at_their_paths_or_absent_reasons(private_cache):
+    suite = all_suites()["stress-ng"]
+    programs, absent = [], {}
+    assert peer_entries(PPC64, suite, object(), programs, absent) == []
+    assert programs == [] and set(absent) == {p.name for p in suite.programs}
+    installed_stress_ng()
+    absent = {}
+    entries = {e.name: e for e in peer_entries(X86_64, suite, object(), programs, absent)}
+    assert programs == [p.name for p in suite.programs] and absent == {}
+    assert {"lab/bin/stress-ng", "lib64", "lib64/ld-linux-x86-64.so.2", "lib",
+            "lib/x86_64-linux-gnu", "lib/x86_64-linux-gnu/libc.so.6"} <= set(entries)
+    assert stat.S_ISDIR(entries["lib/x86_64-linux-gnu"].mode)
 
 
 def load_build_of(source: str, arch: str):
@@ -199,7 +230,7 @@ def test_selftests_are_built_from_the_kernels_own_source(tmp_path: Path):
     assert built.absent == {"mkdirty": "mkdirty is not among tools/testing/selftests/vm of "
                                        "debian-6.1"}
     for path in built.binaries.values():
-        artifacts.check_static(path, X86_64)
+        artifacts.check_binary(path, X86_64)
     again = kselftest.build(X86_64, kernel, ("madv_populate", "mkdirty", "mremap_dontunmap"))
     assert again == built
     shutil.rmtree(built.binaries["madv_populate"].parent.parent)

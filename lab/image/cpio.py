@@ -32,6 +32,12 @@ def char_device(name: str, major: int, minor: int) -> Entry:
     return Entry(name, stat.S_IFCHR | 0o600, rdev=(major, minor))
 
 
+def parents(name: str) -> list[str]:
+    """The directories above an archive member, outermost first: a/b/c -> a, a/b."""
+    parts = name.split("/")[:-1]
+    return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
 def tree(prefix: str, root: Path) -> list[Entry]:
     """Entries for every file and directory under `root`, placed under `prefix`."""
     entries = []

@@ -1,4 +1,5 @@
-"""The guest initramfs: agent as /init, suite programs in /lab/bin, the kernel's modules.
+"""The guest initramfs: agent as /init, suite programs in /lab/bin (with the shared libraries
+of a dynamically linked peer program at their usual paths), the kernel's modules.
 
 The archive is deterministic and cached by a hash of its contents.
 """
@@ -32,14 +33,13 @@ class Image:
     absent: dict[str, str] = field(default_factory=dict)  # program name -> why it is not there
 
 
-def build_initramfs(arch: ArchProfile, suites: list[Suite], modules_dir: Path | None = None,
-                    *, kernel: KernelBuild | None = None) -> Image:
+def build_initramfs(arch: ArchProfile, suites: list[Suite],
+                    kernel: KernelBuild | None = None) -> Image:
     """Assemble (or reuse) the initramfs for `arch` with the suites' programs and modules.
 
     With `kernel`, its modules go in and the peer suites' programs are built for it; without
-    it, those programs are absent (`modules_dir` is for callers that only add modules)."""
-    if kernel:
-        modules_dir = kernel.modules_dir
+    it, those programs are absent."""
+    modules_dir = kernel.modules_dir if kernel else None
     entries = [cpio.directory(d) for d in PSEUDO_DIRS]
     entries.append(cpio.char_device("dev/console", 5, 1))
     entries.append(cpio.file("init", compile_program(arch, AGENT_SOURCE, "agent").read_bytes(),
@@ -64,6 +64,7 @@ def build_initramfs(arch: ArchProfile, suites: list[Suite], modules_dir: Path | 
         entries.append(cpio.directory("lib"))
         entries += cpio.tree("lib", modules_dir / "lib")
 
+    entries = list(dict.fromkeys(entries))  # peers' libraries and the modules share lib/
     digest = hashlib.sha256()
     for e in sorted(entries, key=lambda e: e.name):
         digest.update(f"{e.name}\0{e.mode}\0{e.rdev}\0".encode())
@@ -80,7 +81,8 @@ def build_initramfs(arch: ArchProfile, suites: list[Suite], modules_dir: Path | 
 
 def peer_entries(arch: ArchProfile, suite: Suite, kernel: KernelBuild | None,
                  programs: list[str], absent: dict[str, str]) -> list[cpio.Entry]:
-    """The binaries of a peer suite; its programs go to `programs`, or `absent` with why."""
+    """The binaries of a peer suite and the libraries they load; its programs go to
+    `programs`, or `absent` with why."""
     if kernel is None:
         absent |= {p.name: f"suite {suite.name} is built for a kernel, and none was given"
                    for p in suite.programs}
@@ -91,5 +93,9 @@ def peer_entries(arch: ArchProfile, suite: Suite, kernel: KernelBuild | None,
             programs.append(program.name)
         else:
             absent[program.name] = built.absent[program.file]
-    return [cpio.file(f"lab/bin/{name}", path.read_bytes(), True)
-            for name, path in sorted(built.binaries.items())]
+    entries = [cpio.file(f"lab/bin/{name}", path.read_bytes(), True)
+               for name, path in sorted(built.binaries.items())]
+    for name, path in sorted(built.libraries.items()):
+        entries += [cpio.directory(d) for d in cpio.parents(name)]
+        entries.append(cpio.file(name, path.read_bytes(), bool(path.stat().st_mode & 0o111)))
+    return entries

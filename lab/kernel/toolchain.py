@@ -27,6 +27,9 @@ PROVIDERS = {
     "rsync": "rsync",
     "mkfs.ext4": "e2fsprogs",
     "busybox": "busybox-static",
+    "stress-ng": "stress-ng",
+    "ldd": "libc-bin",
+    "dpkg-query": "dpkg",
 }
 
 

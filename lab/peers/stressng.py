@@ -1,14 +1,14 @@
-"""stress-ng from Debian bookworm's source package, cross-built statically per arch.
+"""stress-ng from Debian bookworm's binary package, as installed on the host.
 
-The upstream tarball comes from the apt mirror, verified against the pinned .dsc (debian.py),
-and is built with its own Makefile (STATIC=1, CC=the arch's cross compiler through the lab's
-ccache, make -j). The binary does not depend on the kernel, so the cache key is (recipe,
-tarball, arch, toolchain, make flags).
+The package's dynamically linked /usr/bin/stress-ng goes into the guest with its ELF
+interpreter and shared libraries at their usual paths (sharedlibs.py), cached by a hash of
+their contents and the package version. Debian has a binary only for its own
+architectures, so an arch without one (big-endian ppc64) gets no stress-ng: its programs
+are skipped with the reason.
 """
 
 import hashlib
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -17,63 +17,70 @@ from lab import paths, proc
 from lab.arch import ArchProfile
 from lab.errors import BuildError, UsageError
 from lab.kernel.build import KernelBuild
-from lab.kernel.toolchain import require, toolchain
+from lab.kernel.toolchain import require
 from lab.peers.artifacts import PeerBuild, entry_dir, load, store
-from lab.peers.debian import SourcePackage, fetch_orig
+from lab.peers.sharedlibs import runtime_files
 from lab.progress import step
 
-RECIPE = 1  # bump when the way the binary is made changes
-PACKAGE = SourcePackage(
-    "stress-ng", "0.15.06-2",
-    dsc_sha256="e6dd90893370ebcd62e16c087a8c6619540ec2a3acf2b40c844a7dd0fac18411")
-MAKE_FLAGS = ("STATIC=1",)
+RECIPE = 2  # bump when the way the files are collected changes
+PACKAGE = "stress-ng"
+# The lab's arches with a Debian bookworm stress-ng binary, and that binary's Debian arch.
+DEBIAN_ARCHES = {"x86_64": "amd64"}
+UNAVAILABLE = ("stress-ng is not available on {arch}: Debian bookworm has no {arch} binary "
+               "package of it, and the apt mirror does not serve its source tarball (HTTP 404), "
+               "so the lab cannot build one")
 
 
 def build(arch: ArchProfile, kernel: KernelBuild, binaries: tuple[str, ...]) -> PeerBuild:
-    """stress-ng for `arch` (the kernel does not matter); cached."""
+    """stress-ng and the files it loads for `arch` (the kernel does not matter); cached."""
     del kernel  # the same binary serves every kernel
     if binaries != ("stress-ng",):
         raise UsageError(f"the stress-ng builder makes the stress-ng binary only, not "
                          f"{', '.join(binaries)}")
-    try:
-        tools = {name: require(name) for name in ("make", "tar", "xz", "ccache", arch.compiler)}
-    except UsageError as e:
-        raise BuildError(f"stress-ng: {e}") from e
-    tarball, sha256 = fetch_orig(PACKAGE)
-    inputs = {"recipe": RECIPE, "tarball": tarball.name, "sha256": sha256, "arch": arch.name,
-              "toolchain": toolchain(arch).as_dict(), "make": MAKE_FLAGS}
+    if arch.name not in DEBIAN_ARCHES:
+        return PeerBuild({}, {"stress-ng": UNAVAILABLE.format(arch=arch.name)})
+    start = time.monotonic()
+    version = installed_version(DEBIAN_ARCHES[arch.name])
+    binary = Path(require_program("stress-ng"))
+    libraries = runtime_files(binary)
+    inputs = {"recipe": RECIPE, "package": f"{PACKAGE} {version} {DEBIAN_ARCHES[arch.name]}",
+              "arch": arch.name, "files": {name: _sha256(path) for name, path in
+                                           sorted({**libraries, "stress-ng": binary}.items())}}
     key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
     directory = entry_dir("stress-ng", key)
     cached = load(directory)
     if cached:
         return cached
-    start = time.monotonic()
     scratch = paths.cache_dir("peers", "scratch")
     with tempfile.TemporaryDirectory(prefix="stress-ng-", dir=scratch) as tmp, \
-            step(f"building stress-ng {PACKAGE.version} for {arch.name} (static)"):
-        src = Path(tmp) / "src"
-        src.mkdir()
-        try:
-            proc.run([tools["tar"], "-xf", str(tarball), "-C", str(src),
-                      "--strip-components=1"])
-        except proc.CommandError as e:
-            raise BuildError(f"stress-ng: cannot unpack {tarball}:\n{e}") from e
-        binary = make_stress_ng(arch, tools, src)
-        result = PeerBuild({"stress-ng": binary}, {}, time.monotonic() - start)
+            step(f"collecting stress-ng {version} and its {len(libraries)} libraries for "
+                 f"{arch.name}"):
+        result = PeerBuild({"stress-ng": binary}, {}, time.monotonic() - start, libraries)
         return store(arch, Path(tmp) / "entry", directory, result, inputs)
 
 
-def make_stress_ng(arch: ArchProfile, tools: dict[str, str], src: Path) -> Path:
-    """Run stress-ng's Makefile (its config probes, then the build) for `arch`."""
-    argv = [tools["make"], "-C", str(src), f"-j{os.cpu_count() or 1}", *MAKE_FLAGS,
-            f"CC={tools['ccache']} {tools[arch.compiler]}"]
-    env = {**os.environ, "CCACHE_DIR": str(paths.cache_dir("ccache")),
-           "CCACHE_BASEDIR": str(src), "CCACHE_NOHASHDIR": "1"}
-    result = proc.run(argv, env=env, check=False)
-    binary = src / "stress-ng"
-    if result.returncode != 0 or not binary.is_file():
-        errors = [line for line in result.stdout.splitlines()
-                  if ": error:" in line or "undefined reference" in line]
-        raise BuildError(f"stress-ng build for {arch.name} failed:\n"
-                         + "\n".join(errors[:30] or result.stdout.splitlines()[-30:]))
-    return binary
+def installed_version(debian_arch: str) -> str:
+    """The version of the host's stress-ng package, which must be the `debian_arch` one."""
+    dpkg_query = require_program("dpkg-query")
+    result = proc.run([dpkg_query, "-W", "-f", "${Version} ${Architecture}", PACKAGE],
+                      check=False)
+    if result.returncode != 0:
+        raise BuildError(f"the Debian package {PACKAGE} is not installed; install it "
+                         f"(apt-get install {PACKAGE}, or run `make deps`)")
+    version, _, installed = result.stdout.strip().partition(" ")
+    if installed != debian_arch:
+        raise BuildError(f"the installed {PACKAGE} package is for {installed}, not "
+                         f"{debian_arch}")
+    return version
+
+
+def require_program(name: str) -> str:
+    """A host program for this builder, or a BuildError naming its package."""
+    try:
+        return require(name)
+    except UsageError as e:
+        raise BuildError(f"stress-ng: {e}") from e
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,16 +1,15 @@
 """stress-ng's memory-mapping stressors on every selected arch: each passes with its
 verification, did bogo ops (its metrics row is the proof), and left the kernel log clean.
 
-When the mirror does not serve stress-ng's source tarball, the tests skip with the message
-that says where to put it by hand; every other build problem fails them.
+On an arch without a stress-ng binary (ppc64) every test skips with the builder's reason,
+before a guest is booted; a missing host package or library fails them.
 """
 
 from pathlib import Path
 
 import pytest
 
-from lab.peers.debian import SourceUnavailable, fetch_orig
-from lab.peers.stressng import PACKAGE
+from lab.peers.registry import build_peer
 from lab.results.ktap import Status
 from lab.suites import load_suite
 from lab.testing import assert_program_passed
@@ -19,12 +18,10 @@ SUITE = load_suite(Path(__file__).parent)
 
 
 @pytest.fixture(scope="module", autouse=True)
-def stress_ng_source() -> Path:
-    """The verified tarball, fetched before the guest fixture builds the image."""
-    try:
-        return fetch_orig(PACKAGE)[0]
-    except SourceUnavailable as e:
-        pytest.skip(f"stress-ng source not available: {e}")
+def stress_ng(arch, kernel) -> None:
+    """Skip the arch's tests when it has no stress-ng (runs before `guest` boots one)."""
+    if reason := build_peer(SUITE, arch, kernel).absent.get("stress-ng"):
+        pytest.skip(reason)
 
 
 @pytest.mark.integration
