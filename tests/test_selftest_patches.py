@@ -5,6 +5,7 @@ exactly where it says (and, for a bug that needs memory pressure to show, pass w
 it); the same suite must pass on the clean kernel under the same profile.
 """
 
+import dataclasses
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from lab.vm.qemu import MachineSpec
 
 pytestmark = pytest.mark.integration
 SELFTEST = paths.PROJECT_ROOT / "patches" / "selftest"
+PROGRAM_TIMEOUT_S = 120
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,9 @@ def run_suite(kernel, arch, knobs, suite_name: str, pressure: str,
     guest = LabGuest(spec, workdir, knobs, profile)
     try:
         (program,) = suite.programs
-        return guest.run_program(program)
+        # A broken kernel can hang the program (a zeroed lock, a lost wake-up): that is a
+        # detection too, and needs no more than a few times the program's normal runtime.
+        return guest.run_program(dataclasses.replace(program, timeout_s=PROGRAM_TIMEOUT_S))
     finally:
         guest.close()
 
