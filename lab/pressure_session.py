@@ -53,11 +53,16 @@ def _teardown(guest: Guest, *args: str) -> None:
         _labctl(guest, *args)
 
 
-def _labctl(guest: Guest, *args: str) -> None:
-    result = guest.run([LABCTL, *args], timeout_s=120)
+def _setup(guest: Guest, argv: list[str], timeout_s: float = 120) -> None:
+    """One guest command of the pressure setup; its failure is an infrastructure error."""
+    result = guest.run(argv, timeout_s=timeout_s)
     if not result.ok:
-        raise InfraError(f"pressure setup failed: labctl {' '.join(args)}: {result.describe()}: "
+        raise InfraError(f"pressure setup failed: {' '.join(argv)}: {result.describe()}: "
                          f"{result.stderr.decode(errors='replace').strip()}")
+
+
+def _labctl(guest: Guest, *args: str) -> None:
+    _setup(guest, [LABCTL, *args])
 
 
 def prepare_boot(guest: Guest, profile: PressureProfile) -> None:
@@ -78,10 +83,7 @@ def prepare_boot(guest: Guest, profile: PressureProfile) -> None:
 
 
 def _write(guest: Guest, path: str, value: str) -> None:
-    result = guest.run(["@write", path, value], timeout_s=60)
-    if not result.ok:
-        raise InfraError(f"pressure setup failed: cannot write {value!r} to {path}: "
-                         f"{result.stderr.decode(errors='replace').strip()}")
+    _setup(guest, ["@write", path, value], timeout_s=60)
 
 
 def injected_failures(guest: Guest) -> int:
