@@ -113,8 +113,15 @@ def run_arch(request: RunRequest, arch: ArchProfile, run_dir: Path) -> ArchRun:
                 outcome.boot_s.append(guest.boot.boot_s)
                 outcome.records += boot_records(arch.name, guest, kernel_log)
             note(f"{arch.name}: running {program.suite}/{program.name}")
-            result: ProgramOutcome = run_program(guest, arch, program, request.knobs, arch_dir,
-                                                 kernel_log, profile)
+            try:
+                result: ProgramOutcome = run_program(guest, arch, program, request.knobs,
+                                                     arch_dir, kernel_log, profile)
+            except InfraError as e:  # its setup or sysctls: the other programs still run
+                message = f"{e.kind}: {e}"
+                outcome.records.append(CaseRecord(arch.name, program.suite, program.name,
+                                                  "infra", 0.0, message.splitlines()[0],
+                                                  message))
+                continue
             outcome.records += records_for(result)
             if result.crash:
                 guest.close()

@@ -92,6 +92,7 @@ def run_program(guest: Guest, arch: ArchProfile, program: Program, knobs: Knobs,
     pressure = None
     argv, timeout_s = program.argv(arch, knobs), program.timeout_for(knobs)
     try:
+        run_setup(guest, program)
         saved = set_sysctls(guest, program.sysctl)
         before = vmstat(guest) if program.output == "exit-status" else {}
         if profile and profile.applies_pressure:
@@ -117,6 +118,17 @@ def run_program(guest: Guest, arch: ArchProfile, program: Program, knobs: Knobs,
             case.diagnostics.append(faults)
     problems = read_kernel_log(guest, kernel_log)
     return ProgramOutcome(arch.name, program, result, ktap, problems, pressure=pressure)
+
+
+def run_setup(guest: Guest, program: Program) -> None:
+    """The program's setup commands; one that fails is an infrastructure error."""
+    for argv in program.setup:
+        command = [a.format(release=guest.boot.hello.release) for a in argv]
+        result = guest.run(command, timeout_s=120)
+        if not result.ok:
+            raise InfraError(f"setup of {program.suite}/{program.name} failed: "
+                             f"{' '.join(command)}: {result.describe()}: "
+                             f"{result.stderr.decode(errors='replace').strip()}")
 
 
 def judge(program: Program, result: CommandResult) -> Suite:

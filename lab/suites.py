@@ -58,6 +58,9 @@ class Program:
     skip_on: tuple[tuple[str, str], ...] = ()  # arch name, why the program is not run there
     # counter, why a pressure profile may not require it of this program
     pressure_exempt: tuple[tuple[str, str], ...] = ()
+    # guest commands run before the program, e.g. loading the lab's kernel module; "{release}"
+    # is the guest's kernel release
+    setup: tuple[tuple[str, ...], ...] = ()
 
     @property
     def file(self) -> str:
@@ -130,6 +133,7 @@ def load_program(directory: Path, entry: dict, rules: ExitStatusRules, peer: boo
         sysctl=tuple(sorted(entry.get("sysctl", {}).items())),
         skip_on=tuple(sorted(entry.get("skip_on", {}).items())),
         pressure_exempt=tuple(sorted(entry.get("pressure_exempt", {}).items())),
+        setup=tuple(tuple(argv) for argv in entry.get("setup", ())),
     )
 
 

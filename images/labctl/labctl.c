@@ -1,7 +1,8 @@
 /*
  * faultlab labctl: sets up memory pressure in the guest around test programs (zram and
- * disk swap, a memory hog, cache drops and compaction, a memory cgroup). README.md beside
- * this file describes the subcommands, their output and exit statuses.
+ * disk swap, a memory hog, cache drops and compaction, a memory cgroup) and loads kernel
+ * modules (the guest has no kmod tools). README.md beside this file describes the
+ * subcommands, their output and exit statuses.
  *
  * Build: gcc -static -O2 -Wall -Wextra -pthread -o labctl labctl.c
  */
@@ -22,6 +23,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/swap.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +41,7 @@
 #define DISK_PRIO 10
 #define HOG_PASS_MS 10      /* hog: pause between two passes over its memory */
 #define STOP_TIMEOUT_MS 60000 /* daemon stop: longest wait for /proc/PID to go */
+#define RMMOD_TIMEOUT_MS 10000 /* rmmod: longest wait for a module still in use */
 #define EXIT_USAGE 2
 #define EXIT_RUN_FAILED 125 /* run: labctl's own setup failed (as env(1)) */
 
@@ -601,6 +604,73 @@ static int cmd_cgroup_stat(char **argv)
 	return print_prefixed(argv[0], "memory.stat");
 }
 
+/* ---- modules ---- */
+
+/*
+ * finit_module(2) on PATH with the PARAM=VALUE arguments joined by blanks; with --keep, a
+ * module that is already loaded is left as it is (parameters included) and that is success.
+ */
+static int cmd_insmod(char **argv)
+{
+	int keep = !strcmp(argv[0], "--keep");
+	const char *path = argv[keep];
+	size_t len = 1;
+	char *params;
+	int fd, i, rc;
+
+	if (!path)
+		return fail("insmod: no module file given");
+	argv += keep;
+
+	for (i = 1; argv[i]; i++)
+		len += strlen(argv[i]) + 1;
+	params = calloc(1, len);
+	if (!params)
+		return fail("calloc: %s", strerror(errno));
+	for (i = 1; argv[i]; i++) {
+		if (i > 1)
+			strcat(params, " ");
+		strcat(params, argv[i]);
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		free(params);
+		return fail("open %s: %s", path, strerror(errno));
+	}
+	rc = syscall(SYS_finit_module, fd, params, 0);
+	if (rc < 0 && errno == EEXIST && keep) {
+		printf("# insmod: %s already loaded, kept as it is\n", path);
+		rc = 0;
+	} else if (rc < 0)
+		fail("finit_module %s%s%s: %s%s", path, *params ? " " : "", params, strerror(errno),
+		     errno == EEXIST ? " (already loaded)" : "");
+	else
+		printf("# insmod: %s loaded%s%s\n", path, *params ? " with " : "", params);
+	close(fd);
+	free(params);
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * delete_module(2) without waiting in the kernel (O_NONBLOCK); while the module is in use
+ * (EWOULDBLOCK: processes that exit drop their references a little later), try again.
+ */
+static int cmd_rmmod(char **argv)
+{
+	int waited;
+
+	for (waited = 0;; waited += 10) {
+		if (syscall(SYS_delete_module, argv[0], O_NONBLOCK) == 0)
+			break;
+		if (errno != EWOULDBLOCK || waited >= RMMOD_TIMEOUT_MS)
+			return fail("delete_module %s: %s%s", argv[0], strerror(errno),
+				    errno == EWOULDBLOCK ? " (still in use)" : "");
+		sleep_ms(10);
+	}
+	printf("# rmmod: %s unloaded\n", argv[0]);
+	return 0;
+}
+
 /* ---- main ---- */
 
 static const struct {
@@ -615,6 +685,8 @@ static const struct {
 	{ "churn", 1, 2, cmd_churn },
 	{ "run", 2, INT_MAX, cmd_run },
 	{ "cgroup-stat", 1, 1, cmd_cgroup_stat },
+	{ "insmod", 1, INT_MAX, cmd_insmod },
+	{ "rmmod", 1, 1, cmd_rmmod },
 };
 
 static const char usage[] =
@@ -622,7 +694,8 @@ static const char usage[] =
 	"       labctl hog start MB | hog stop | churn start INTERVAL_MS | churn stop\n"
 	"       labctl run [--cgroup NAME] [--memory-max MB] [--swap-max MB] [--make-it-fail]"
 	" -- PROGRAM [ARGS...]\n"
-	"       labctl cgroup-stat NAME\n";
+	"       labctl cgroup-stat NAME\n"
+	"       labctl insmod [--keep] PATH [PARAM=VALUE ...] | rmmod NAME\n";
 
 int main(int argc, char **argv)
 {

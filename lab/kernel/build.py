@@ -23,7 +23,7 @@ from lab import paths, proc
 from lab.arch import ArchProfile, get_arch
 from lab.errors import BuildError, UsageError
 from lab.kernel import config as kconfig
-from lab.kernel import coverage
+from lab.kernel import coverage, extmod
 from lab.kernel.gitrepo import git, run_git
 from lab.kernel.inspect import check_identity, inspect_vmlinux
 from lab.kernel.series import Series, apply_series, load_series
@@ -31,7 +31,7 @@ from lab.kernel.source import Source, resolve_source
 from lab.kernel.toolchain import require, toolchain
 from lab.progress import note, step
 
-RECIPE_VERSION = 1  # bump when the way artifacts are made changes
+RECIPE_VERSION = 2  # bump when the way artifacts are made changes
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,9 @@ def build_kernel(request: BuildRequest) -> KernelBuild:
         fragments, timings = prepared.fragments, dict(prepared.timings)
 
         config_sha256 = hashlib.sha256(config_text.encode()).hexdigest()
+        module_dirs = extmod.module_dirs()
         key = hashlib.sha256(json.dumps({
+            "lab_modules": extmod.sources_digest(module_dirs),
             "recipe": RECIPE_VERSION,
             "arch": arch.name,
             "tree": tree_hash,
@@ -200,6 +202,8 @@ def build_kernel(request: BuildRequest) -> KernelBuild:
         start = time.monotonic()
         log = tree.root / "build.log"
         make(tree, arch, [*arch.build_targets, "modules"], log, jobs=request.jobs)
+        lab_modules = extmod.build_modules(make_command(tree, arch, [], request.jobs),
+                                           make_env(), tree.root, module_dirs, log)
         timings["build_s"] = time.monotonic() - start
 
         metadata = {
@@ -221,9 +225,10 @@ def build_kernel(request: BuildRequest) -> KernelBuild:
             "build_tree": str(tree.root),
             "objtree": str(tree.out),
             "coverage": request.coverage,
+            "lab_modules": [d.parent.name for d in lab_modules],
             "durations": timings,
         }
-        return collect_artifacts(tree, arch, artifact, metadata, log)
+        return collect_artifacts(tree, arch, artifact, metadata, log, lab_modules)
 
 
 @contextmanager
@@ -344,7 +349,7 @@ def build_errors(log_text: str) -> str:
 
 
 def collect_artifacts(tree: BuildTree, arch: ArchProfile, artifact: Path, metadata: dict,
-                      log: Path) -> KernelBuild:
+                      log: Path, lab_modules: list[Path]) -> KernelBuild:
     """Copy the build's outputs into a temporary directory, then rename it into place."""
     identity = inspect_vmlinux(tree.out / "vmlinux")
     check_identity(identity, arch, tree.out / "vmlinux")
@@ -365,6 +370,7 @@ def collect_artifacts(tree: BuildTree, arch: ArchProfile, artifact: Path, metada
     install = [*make_command(tree, arch, ["modules_install"], 1),
                f"INSTALL_MOD_PATH={modules}", "INSTALL_MOD_STRIP=1", "DEPMOD=true"]
     proc.run(install, env=make_env())
+    extmod.install_modules(make_command(tree, arch, [], 1), make_env(), lab_modules, modules)
     metadata |= {
         "boot_image": boot_name,
         "release": identity.release,

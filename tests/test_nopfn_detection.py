@@ -1,0 +1,43 @@
+"""The nopfn suite catches the known bug patterns of pfn-inserting fault handlers.
+
+The lab's SPU emulation module brings each pattern back through its `bug` parameter (enum
+flspu_bug in testsuites/nopfn/faultlab_spu.h); with each one the suite must fail: wrong
+data, a refault loop caught by the program's own stall detector or timeout, or a kernel
+warning. (The clean module passing is testsuites/nopfn/test_nopfn.py.)
+"""
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from lab.image.initramfs import build_initramfs
+from lab.suites import all_suites
+from lab.testing import LabGuest
+from lab.vm.qemu import MachineSpec
+
+pytestmark = pytest.mark.integration
+BUGS = {
+    1: "PFN inserted without the state lock",
+    2: "switch without unmap_mapping_range()",
+    3: "VM_FAULT_NOPAGE without inserting anything",
+    4: "context reference dropped while the mmap lock is released",
+}
+PROGRAM_TIMEOUT_S = 240  # a refault loop must end in a failure, not hold up the run
+
+
+@pytest.mark.parametrize("bug", BUGS, ids=lambda b: f"bug{b}")
+def test_suite_fails_with_the_bug_pattern(kernel, arch, knobs, bug: int, tmp_path: Path):
+    suite = all_suites()["nopfn"]
+    (program,) = suite.programs
+    image = build_initramfs(arch, [suite], kernel=kernel)
+    guest = LabGuest(MachineSpec(arch, kernel.boot_image, image.path), tmp_path, knobs)
+    try:
+        module = f"/lib/modules/{guest.guest.boot.hello.release}/extra/faultlab_spu.ko"
+        loaded = guest.run(["/lab/bin/labctl", "insmod", module, f"bug={bug}"], timeout=60)
+        assert loaded.ok, loaded.stderr.decode(errors="replace")
+        outcome = guest.run_program(dataclasses.replace(program, timeout_s=PROGRAM_TIMEOUT_S))
+    finally:
+        guest.close()
+    assert not outcome.passed, f"bug {bug} ({BUGS[bug]}) went unnoticed:\n" \
+        + outcome.failure_report()
