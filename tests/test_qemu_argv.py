@@ -21,6 +21,13 @@ def test_ppc64_uses_pseries_vof_power9_and_hvc0():
     assert "disable_radix" not in argv[argv.index("-append") + 1]
 
 
+def test_tcg_runs_ppc64_vcpus_on_one_host_thread_and_x86_64_on_one_each():
+    ppc64 = qemu_argv(MachineSpec(get_arch("ppc64"), Path("vmlinux"), Path("i")), SOCKETS)
+    x86_64 = qemu_argv(MachineSpec(get_arch("x86_64"), Path("bzImage"), Path("i")), SOCKETS)
+    assert ppc64[ppc64.index("-accel") + 1] == "tcg,thread=single"
+    assert x86_64[x86_64.index("-accel") + 1] == "tcg,thread=multi"
+
+
 def test_ppc64_hash_mmu_adds_disable_radix():
     spec = MachineSpec(get_arch("ppc64"), Path("vmlinux"), Path("i"), mmu="hash")
     assert " disable_radix" in spec.cmdline()

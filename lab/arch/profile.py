@@ -27,6 +27,7 @@ class ArchProfile:
     boot_timeout_s: float = 120.0
     command_timeout_s: float = 600.0
     mmu_options: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    tcg_thread: str = "multi"  # QEMU's TCG threading: 'multi' (a host thread per vCPU) or 'single'
 
     @property
     def compiler(self) -> str:

@@ -60,9 +60,10 @@ def qemu_argv(spec: MachineSpec, sockets: Sockets) -> list[str]:
         raise UsageError(f"{arch.name} guest RAM must be a multiple of {arch.memory_align_mb} "
                          f"MiB ({arch.qemu_machine}), not {spec.memory_mb} MiB")
     cpu = "host" if spec.accel == "kvm" else arch.qemu_cpu  # KVM runs the host's own CPU
+    accel = f"tcg,thread={arch.tcg_thread}" if spec.accel == "tcg" else spec.accel
     argv = [
         arch.qemu_binary, "-M", arch.qemu_machine, "-cpu", cpu,
-        "-accel", spec.accel, "-m", str(spec.memory_mb), "-smp", str(spec.cpus),
+        "-accel", accel, "-m", str(spec.memory_mb), "-smp", str(spec.cpus),
         "-display", "none", "-vga", "none", "-nic", "none", "-monitor", "none",
         "-serial", "stdio", "-no-reboot",
         "-kernel", str(spec.kernel), "-initrd", str(spec.initrd), "-append", spec.cmdline(),
