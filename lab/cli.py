@@ -63,17 +63,27 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from lab.job import RunRequest, run_lab
-    from lab.suites import new_knobs, parse_duration, select_suites
+    from lab.suites import (
+        check_module_params,
+        new_knobs,
+        parse_duration,
+        parse_module_param,
+        select_suites,
+    )
     from lab.summary import print_summary
 
     arches = tuple(parse_arches(args.arch))
     if args.kernel and len(arches) != 1:
         raise UsageError("--kernel names one build: give a single --arch")
-    request = RunRequest(arches=arches, suites=tuple(select_suites(args.suite)),
+    suites = select_suites(args.suite)
+    module_params = tuple(parse_module_param(p) for p in args.module_param)
+    check_module_params(module_params, suites)
+    request = RunRequest(arches=arches, suites=tuple(suites),
                          build=build_request(args, arches[0].name),
                          results_root=args.results, kernel=args.kernel, accel=args.accel,
                          mmu=args.mmu, memory_mb=args.memory, pressure=args.pressure,
-                         knobs=new_knobs(args.seed, parse_duration(args.duration)))
+                         knobs=new_knobs(args.seed, parse_duration(args.duration),
+                                         module_params))
     run_dir, runs = run_lab(request)
     print_summary(runs, run_dir)
     states = {r.state for run in runs for r in run.records}
@@ -149,6 +159,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--duration", default="0", help="how long each program repeats its cases "
                    "with fresh random choices: 0 (each case once, about a minute in all), "
                    "10m, 1h ...")
+    r.add_argument("--module-param", action="append", default=[], metavar="MODULE.PARAM=VALUE",
+                   help="a parameter for a lab module when a suite loads it (repeatable), "
+                   "e.g. faultlab_spu.bug=2 brings back a known bug pattern")
     r.set_defaults(func=cmd_run)
 
     c = sub.add_parser("coverage", help="line coverage of the target mm functions per suite "

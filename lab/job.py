@@ -180,6 +180,7 @@ def write_reports(run_dir: Path, request: RunRequest, runs: list[ArchRun], durat
         "duration_s": duration_s,
         "seed": request.knobs.seed,
         "suite_duration_s": request.knobs.duration_s,
+        "module_params": [str(p) for p in request.knobs.module_params],
         "pressure": request.pressure,
         "arches": [{k: v for k, v in asdict(run).items() if k != "records"} for run in runs],
     }
@@ -191,6 +192,8 @@ def run_lab(request: RunRequest) -> tuple[Path, list[ArchRun]]:
     results of the arches it finished ("complete": false in run.json)."""
     run_dir = new_run_dir(request.results_root)
     note(f"seed {request.knobs.seed} (`lab run --seed {request.knobs.seed}` repeats this run)")
+    if request.knobs.module_params:
+        note("module parameters: " + " ".join(map(str, request.knobs.module_params)))
     start = time.monotonic()
     runs: list[ArchRun] = []
     complete = False

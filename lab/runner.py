@@ -92,7 +92,7 @@ def run_program(guest: Guest, arch: ArchProfile, program: Program, knobs: Knobs,
     pressure = None
     argv, timeout_s = program.argv(arch, knobs), program.timeout_for(knobs)
     try:
-        run_setup(guest, program)
+        run_setup(guest, program, knobs)
         saved = set_sysctls(guest, program.sysctl)
         before = vmstat(guest) if program.output == "exit-status" else {}
         if profile and profile.applies_pressure:
@@ -120,10 +120,9 @@ def run_program(guest: Guest, arch: ArchProfile, program: Program, knobs: Knobs,
     return ProgramOutcome(arch.name, program, result, ktap, problems, pressure=pressure)
 
 
-def run_setup(guest: Guest, program: Program) -> None:
+def run_setup(guest: Guest, program: Program, knobs: Knobs) -> None:
     """The program's setup commands; one that fails is an infrastructure error."""
-    for argv in program.setup:
-        command = [a.format(release=guest.boot.hello.release) for a in argv]
+    for command in program.setup_commands(guest.boot.hello.release, knobs):
         result = guest.run(command, timeout_s=120)
         if not result.ok:
             raise InfraError(f"setup of {program.suite}/{program.name} failed: "
@@ -168,6 +167,15 @@ def skipped_records(arch: str, program: Program, reason: str) -> list[CaseRecord
                        reason, "")]
 
 
+def first_failure(diagnostics: list[str]) -> str:
+    """The first "# FAIL: why" line of a case (testsuites/lib/ktap.h), without its prefix."""
+    for line in diagnostics:
+        text = line.lstrip("# ").strip()
+        if text.startswith("FAIL: "):
+            return text.removeprefix("FAIL: ")
+    return ""
+
+
 def records_for(outcome: ProgramOutcome) -> list[CaseRecord]:
     """One record per KTAP case, plus one for kernel-log problems or a crash."""
     arch, suite = outcome.arch, outcome.program.suite
@@ -175,7 +183,7 @@ def records_for(outcome: ProgramOutcome) -> list[CaseRecord]:
     records = []
     for case in outcome.ktap.cases:
         message = "" if case.status == Status.PASS else case.directive or case.reason or \
-            case.status.name.lower()
+            first_failure(case.diagnostics) or case.status.name.lower()
         records.append(CaseRecord(arch, suite, f"{prefix}/{case.name}", STATE[case.status],
                                   0.0, message, "\n".join(case.diagnostics)))
     elapsed = outcome.result.elapsed_s if outcome.result else 0.0

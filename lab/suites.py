@@ -15,17 +15,51 @@ OUTPUTS = ("ktap", "exit-status")
 
 
 @dataclass(frozen=True)
+class ModuleParam:
+    """`module.name=value`: a parameter given to a lab kernel module when a suite loads it."""
+
+    module: str
+    name: str
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.module}.{self.name}={self.value}"
+
+
+def parse_module_param(text: str) -> ModuleParam:
+    """'faultlab_spu.bug=2' as a ModuleParam."""
+    match = re.fullmatch(r"(\w+)\.(\w+)=(\S*)", text.strip())
+    if not match:
+        raise UsageError(f"bad module parameter {text!r}: use MODULE.PARAM=VALUE, "
+                         "e.g. faultlab_spu.bug=2")
+    return ModuleParam(*match.groups())
+
+
+def check_module_params(params: tuple[ModuleParam, ...], suites: list["Suite"]) -> None:
+    """Every parameter must be for a module that a selected program loads."""
+    loaded = {m for suite in suites for program in suite.programs for m in program.loads_modules()}
+    for param in params:
+        if param.module not in loaded:
+            raise UsageError(f"module parameter {param}: no selected suite loads "
+                             f"{param.module}.ko (modules loaded: "
+                             f"{', '.join(sorted(loaded)) or 'none'})")
+
+
+@dataclass(frozen=True)
 class Knobs:
-    """Per-run parameters of the randomized suites: the seed, and how long each program
-    repeats its cases (0: every case once, the quick smoke-length run)."""
+    """Per-run parameters of the suites: the seed, how long each program repeats its cases
+    (0: every case once, the quick smoke-length run), and parameters for the lab's modules."""
 
     seed: int
     duration_s: int = 0
+    module_params: tuple[ModuleParam, ...] = ()
 
 
-def new_knobs(seed: int | None = None, duration_s: int = 0) -> Knobs:
+def new_knobs(seed: int | None = None, duration_s: int = 0,
+              module_params: tuple[ModuleParam, ...] = ()) -> Knobs:
     """Knobs with the given seed, or a fresh random one (printed, so it can be repeated)."""
-    return Knobs(secrets.randbelow(1 << 31) if seed is None else seed, duration_s)
+    return Knobs(secrets.randbelow(1 << 31) if seed is None else seed, duration_s,
+                 module_params)
 
 
 def parse_duration(text: str) -> int:
@@ -80,6 +114,22 @@ class Program:
     def timeout_for(self, knobs: Knobs) -> float:
         """The program's own timeout plus the time it was asked to repeat its cases."""
         return self.timeout_s + 1.5 * self.duration_s(knobs)
+
+    def setup_commands(self, release: str, knobs: Knobs) -> list[list[str]]:
+        """The setup commands for a guest running `release`; a command that loads a module
+        (an argument ending in .ko) gets the run's parameters for that module appended."""
+        commands = []
+        for argv in self.setup:
+            command = [a.format(release=release) for a in argv]
+            for module in (Path(a).stem for a in command if a.endswith(".ko")):
+                command += [f"{p.name}={p.value}" for p in knobs.module_params
+                            if p.module == module]
+            commands.append(command)
+        return commands
+
+    def loads_modules(self) -> set[str]:
+        """The kernel modules its setup commands load."""
+        return {Path(a).stem for argv in self.setup for a in argv if a.endswith(".ko")}
 
     def skip_reason(self, arch: str) -> str:
         """Why the program is not run on `arch` ('' when it is)."""

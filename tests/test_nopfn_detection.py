@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lab.image.initramfs import build_initramfs
-from lab.suites import all_suites
+from lab.suites import all_suites, parse_module_param
 from lab.testing import LabGuest
 from lab.vm.qemu import MachineSpec
 
@@ -31,13 +31,15 @@ def test_suite_fails_with_the_bug_pattern(kernel, arch, knobs, bug: int, tmp_pat
     suite = all_suites()["nopfn"]
     (program,) = suite.programs
     image = build_initramfs(arch, [suite], kernel=kernel)
+    # the same route as `lab run --suite nopfn --module-param faultlab_spu.bug=N`
+    bug_param = parse_module_param(f"faultlab_spu.bug={bug}")
+    knobs = dataclasses.replace(knobs, module_params=(bug_param,))
     guest = LabGuest(MachineSpec(arch, kernel.boot_image, image.path), tmp_path, knobs)
     try:
-        module = f"/lib/modules/{guest.guest.boot.hello.release}/extra/faultlab_spu.ko"
-        loaded = guest.run(["/lab/bin/labctl", "insmod", module, f"bug={bug}"], timeout=60)
-        assert loaded.ok, loaded.stderr.decode(errors="replace")
         outcome = guest.run_program(dataclasses.replace(program, timeout_s=PROGRAM_TIMEOUT_S))
     finally:
         guest.close()
     assert not outcome.passed, f"bug {bug} ({BUGS[bug]}) went unnoticed:\n" \
         + outcome.failure_report()
+    module = next(c for c in outcome.ktap.cases if c.name == "module")
+    assert any(d.endswith(f" bug {bug}") for d in module.diagnostics), module.diagnostics

@@ -4,7 +4,15 @@ import pytest
 
 from lab.arch import get_arch
 from lab.errors import UsageError
-from lab.suites import Knobs, all_suites, new_knobs, parse_duration, select_suites
+from lab.suites import (
+    Knobs,
+    all_suites,
+    check_module_params,
+    new_knobs,
+    parse_duration,
+    parse_module_param,
+    select_suites,
+)
 
 
 def test_smoke_suite_program_gets_the_arch_page_size():
@@ -50,3 +58,29 @@ def test_unknown_suite_is_named():
 
 def test_all_selects_every_suite():
     assert [s.name for s in select_suites("all")] == list(all_suites())
+
+
+def test_nopfn_setup_loads_the_module_of_the_guest_release_with_the_run_parameters():
+    (program,) = all_suites()["nopfn"].programs
+    ko = "/lib/modules/6.1.0-lab/extra/faultlab_spu.ko"
+    assert program.setup_commands("6.1.0-lab", Knobs(seed=1)) == [
+        ["/lab/bin/labctl", "insmod", "--keep", ko]]
+    knobs = Knobs(seed=1, module_params=(parse_module_param("faultlab_spu.bug=2"),
+                                         parse_module_param("other.x=1"),
+                                         parse_module_param("faultlab_spu.nr_spus=3")))
+    assert program.setup_commands("6.1.0-lab", knobs) == [
+        ["/lab/bin/labctl", "insmod", "--keep", ko, "bug=2", "nr_spus=3"]]
+
+
+@pytest.mark.parametrize("text", ["bug=2", "faultlab_spu.bug", "faultlab-spu.bug=1", ""])
+def test_bad_module_parameter_is_named(text):
+    with pytest.raises(UsageError, match="bad module parameter"):
+        parse_module_param(text)
+
+
+def test_module_parameter_for_a_module_no_selected_suite_loads_is_refused():
+    params = (parse_module_param("faultlab_spu.bug=1"),)
+    check_module_params(params, select_suites("nopfn"))
+    with pytest.raises(UsageError, match=r"faultlab_spu.bug=1: no selected suite loads "
+                       r"faultlab_spu.ko \(modules loaded: none\)"):
+        check_module_params(params, select_suites("smoke,fault"))
