@@ -10,6 +10,8 @@ from lab.arch import ARCHES, get_arch, parse_arches
 from lab.errors import LabError, UsageError
 from lab.kernel.build import BuildRequest, build_kernel, load_build
 from lab.kernel.config import FLAVOURS
+from lab.paths import KERNELS_DIR, history_path
+from lab.report.trends import LAST_RUNS
 
 
 def _add_kernel_options(p: argparse.ArgumentParser) -> None:
@@ -135,6 +137,94 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     return 0 if all(m.passed for m in measured) else 1
 
 
+def open_history(args: argparse.Namespace):
+    """The history database of --history, or the default one."""
+    from lab.history.store import HistoryStore
+
+    return HistoryStore(args.history or history_path())
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from lab.arch.variants import parse_variants
+    from lab.history.ingest import ingest_run_dir
+    from lab.history.views import case_history_view
+
+    if args.last < 1:
+        raise UsageError(f"--last {args.last}: show at least one run")
+    with open_history(args) as db:
+        if args.imports:
+            for run_dir in args.imports:
+                record = ingest_run_dir(db, run_dir)
+                cells = ", ".join(cell.key for cell in record.cells) or "no cells"
+                print(f"{record.run.run_id}: {cells}; {len(record.results)} results "
+                      f"into {db.path}")
+            return 0
+        variants = tuple((v.arch, v.mmu) for v in parse_variants(args.arch or ""))
+        history = db.case_history(args.test, cell=args.cell, variants=variants)
+        if not history:
+            raise UsageError(f"no results of {args.test!r} in {db.path} for these filters; "
+                             "`lab history --import results/<run id>` adds a run")
+        Console().print(case_history_view(args.test, history, args.last))
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from lab.arch.variants import parse_variants
+    from lab.history.compare import compare_runs, cross_arch
+    from lab.history.ingest import run_from
+    from lab.history.views import compare_view, cross_arch_view
+
+    variants = parse_variants(args.arch or "")
+    if len(args.runs) != (1 if variants else 2):
+        raise UsageError("--arch compares one run across arch variants: give one RUN" if variants
+                         else "give two runs to compare (or one run and --arch)")
+    with open_history(args) as db:
+        if variants:
+            record = run_from(db, args.runs[0])
+            view = cross_arch_view(record.run.run_id, cross_arch(record, variants))
+        else:
+            a, b = (run_from(db, ref) for ref in args.runs)
+            view = compare_view(a.run.run_id, b.run.run_id, compare_runs(a, b), args.changed)
+    Console().print(view)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from lab.history.ingest import run_from
+    from lab.report.collect import collect_report
+    from lab.report.terminal import summary_view
+    from lab.report.write import write_report
+
+    if args.last < 1:
+        raise UsageError(f"--last {args.last}: plot at least one run")
+    with open_history(args) as db:
+        record = run_from(db, args.run)
+        given = Path(args.run)
+        run_dir = given if given.is_dir() else Path(record.run.results_dir)
+        if not run_dir.is_dir():
+            raise UsageError(f"the results directory of run {record.run.run_id}, {run_dir}, "
+                             "is gone: give the directory where it is now")
+        report = collect_report(db, record, run_dir, last=args.last)
+    files = write_report(report, run_dir)
+    Console().print(summary_view(report, files))
+    return report.exit_status
+
+
+def cmd_nightly(args: argparse.Namespace) -> int:
+    from lab.nightly.command import NightlyJob, nightly
+    from lab.nightly.driver import NightlyOptions
+
+    options = NightlyOptions(results_root=args.results, slots=args.slots, retries=args.retries,
+                             reruns=args.reruns, seed=args.seed)
+    return nightly(NightlyJob(args.matrix, options, history=args.history, keep=args.keep))
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from lab.doctor import report
 
@@ -189,6 +279,61 @@ def parser() -> argparse.ArgumentParser:
                     help="one-line patch changes to time per arch")
     be.add_argument("--output", type=Path, default=Path("results/bench.json"))
     be.set_defaults(func=cmd_bench)
+
+    hist_help = "history database (default: $FAULTLAB_HISTORY, else history.sqlite in the " \
+        "user data directory)"
+    h = sub.add_parser("history", help="a case's results over the runs of the history, and "
+                       "what they say about the newest; or import results directories")
+    what = h.add_mutually_exclusive_group(required=True)
+    what.add_argument("--test", help="SUITE/CASE, e.g. fault/fault/sigbus_beyond_eof_ext4, or "
+                      "the case as results.json names it (fault/sigbus_beyond_eof_ext4)")
+    what.add_argument("--import", dest="imports", type=Path, nargs="+", metavar="RUN_DIR",
+                      help="add `lab run` results directories to the history")
+    h.add_argument("--arch", help="only these arch variants, comma-separated: "
+                   "x86_64, ppc64 (radix MMU), ppc64-hash")
+    h.add_argument("--cell", help="only this cell, e.g. debian-6.1/ppc64-hash/heavy")
+    h.add_argument("--last", type=int, default=20,
+                   help="runs shown per cell (the classification looks at all of them)")
+    h.add_argument("--history", type=Path, help=hist_help)
+    h.set_defaults(func=cmd_history)
+
+    co = sub.add_parser("compare", help="two runs case by case, or one run across arch "
+                        "variants; a RUN is a run id of the history or a results directory")
+    co.add_argument("runs", nargs="+", metavar="RUN", help="RUN_A RUN_B, or RUN with --arch")
+    co.add_argument("--arch", help="compare one run across these arch variants, e.g. "
+                    "x86_64,ppc64,ppc64-hash")
+    co.add_argument("--changed", action="store_true", help="leave out unchanged cases")
+    co.add_argument("--history", type=Path, help=hist_help)
+    co.set_defaults(func=cmd_compare)
+
+    rp = sub.add_parser("report", help="write a run's report (report.html, summary.md, "
+                        "report-junit.xml) into its results directory; exit status 1 when the "
+                        "run has new regressions, else 0")
+    rp.add_argument("run", metavar="RUN", help="results/<run id> (imported into the history "
+                    "first when the history lacks it) or a run id of the history")
+    rp.add_argument("--last", type=int, default=LAST_RUNS,
+                    help="runs of a cell the plots cover, this one included")
+    rp.add_argument("--history", type=Path, help=hist_help)
+    rp.set_defaults(func=cmd_report)
+
+    n = sub.add_parser("nightly", help="build and run a whole matrix, record it in the "
+                       "history, write its report; exit status 1 when there are new "
+                       "regressions")
+    n.add_argument("--matrix", type=Path, default=KERNELS_DIR / "nightly.toml",
+                   help="the matrix file (default: kernels/nightly.toml)")
+    n.add_argument("--results", type=Path, default=Path("results"), help="results root")
+    n.add_argument("--history", type=Path, help=hist_help + "; a matrix may name its own")
+    n.add_argument("--slots", type=int, default=0, help="cells run at once (default: as many "
+                   "as cores and memory allow, a guest per 2 cores)")
+    n.add_argument("--retries", type=int, default=1,
+                   help="more attempts for a cell with infra results")
+    n.add_argument("--reruns", type=int, default=1, help="more runs of the suites that "
+                   "failed, to tell consistent failures from flaky ones")
+    n.add_argument("--keep", type=int, default=30,
+                   help="nights whose results directories are kept (older ones are deleted; "
+                   "the history keeps their results)")
+    n.add_argument("--seed", type=int, help="seed for every cell (default: a new one)")
+    n.set_defaults(func=cmd_nightly)
 
     d = sub.add_parser("doctor", help="check host tools, kernel sources and KVM")
     d.add_argument("--probe-kvm", action="store_true",

@@ -1,6 +1,7 @@
 """`lab run`: build, boot and run suites on each arch; write results/<run id>/."""
 
 import json
+import socket
 import time
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, replace
@@ -41,12 +42,20 @@ class RunRequest:
 
 @dataclass
 class ArchRun:
-    """What happened on one arch."""
+    """What happened on one arch. Log paths are relative to the run directory."""
 
     arch: str
     build_id: str = ""
     release: str = ""
+    source: str = ""
+    series: str = ""
+    patches_hash: str = ""
+    config_hash: str = ""
+    build_log: str = ""
     boot_s: list[float] = field(default_factory=list)
+    console_logs: list[str] = field(default_factory=list)  # one per boot
+    boot_records: list[int] = field(default_factory=list)  # index of each boot's first record
+    kernel_log: str = ""
     records: list[CaseRecord] = field(default_factory=list)
     infra: str = ""
 
@@ -72,7 +81,8 @@ def infra_records(arch: str, suites: tuple[Suite, ...], message: str) -> list[Ca
 
 def run_arch(request: RunRequest, arch: ArchProfile, run_dir: Path) -> ArchRun:
     """Build (or load), boot as often as needed, run every program of every suite."""
-    outcome = ArchRun(arch.name)
+    outcome = ArchRun(arch.name, source=request.build.source,
+                      series=str(request.build.series or ""))
     arch_dir = run_dir / arch.name
     arch_dir.mkdir()
     try:
@@ -81,6 +91,9 @@ def run_arch(request: RunRequest, arch: ArchProfile, run_dir: Path) -> ArchRun:
         if build.arch.name != arch.name:
             raise UsageError(f"kernel {build.id} is for {build.arch.name}, not {arch.name}")
         outcome.build_id, outcome.release = build.id, build.release
+        outcome.source, outcome.series = build.source, build.series
+        outcome.patches_hash, outcome.config_hash = build.patches_hash, build.config_hash
+        outcome.build_log = str(build.dir / "build.log")
         suites, outcome.records = buildable_suites(arch, request.suites, build)
         image = build_initramfs(arch, suites, kernel=build)
     except InfraError as e:
@@ -104,7 +117,11 @@ def run_arch(request: RunRequest, arch: ArchProfile, run_dir: Path) -> ArchRun:
             if guest is None:
                 boots += 1
                 try:
-                    guest = stack.enter_context(Guest(spec, arch_dir, name=f"boot{boots}"))
+                    machine = Guest(spec, arch_dir, name=f"boot{boots}")
+                    outcome.console_logs.append(str(machine.console_log.relative_to(run_dir)))
+                    outcome.boot_records.append(len(outcome.records))
+                    outcome.kernel_log = str(kernel_log.relative_to(run_dir))
+                    guest = stack.enter_context(machine)
                     prepare_boot(guest, profile)
                 except InfraError as e:
                     outcome.infra = str(e)
@@ -168,20 +185,23 @@ def boot_records(arch: str, guest: Guest, kernel_log: Path) -> list[CaseRecord]:
     return [CaseRecord(arch, "boot", "boot", state, guest.boot.boot_s, message, details)]
 
 
-def write_reports(run_dir: Path, request: RunRequest, runs: list[ArchRun], duration_s: float,
-                  complete: bool) -> None:
+def write_reports(run_dir: Path, request: RunRequest, runs: list[ArchRun], started: str,
+                  duration_s: float, complete: bool) -> None:
     """results.json, junit.xml and run.json for the arches run so far."""
     records = [r for run in runs for r in run.records]
     write_junit(records, run_dir / "junit.xml")
     write_results_json(records, run_dir / "results.json")
     summary = {
         "run_dir": str(run_dir),
+        "started": started,
+        "host": socket.gethostname(),
         "complete": complete,
         "duration_s": duration_s,
         "seed": request.knobs.seed,
         "suite_duration_s": request.knobs.duration_s,
         "module_params": [str(p) for p in request.knobs.module_params],
         "pressure": request.pressure,
+        "mmu": request.mmu,
         "arches": [{k: v for k, v in asdict(run).items() if k != "records"} for run in runs],
     }
     (run_dir / "run.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -194,14 +214,16 @@ def run_lab(request: RunRequest) -> tuple[Path, list[ArchRun]]:
     note(f"seed {request.knobs.seed} (`lab run --seed {request.knobs.seed}` repeats this run)")
     if request.knobs.module_params:
         note("module parameters: " + " ".join(map(str, request.knobs.module_params)))
-    start = time.monotonic()
+    started, start = time.strftime("%Y-%m-%dT%H:%M:%S"), time.monotonic()
     runs: list[ArchRun] = []
     complete = False
     try:
         for arch in request.arches:
             runs.append(run_arch(request, arch, run_dir))
-            write_reports(run_dir, request, runs, time.monotonic() - start, complete=False)
+            write_reports(run_dir, request, runs, started, time.monotonic() - start,
+                          complete=False)
         complete = True
     finally:
-        write_reports(run_dir, request, runs, time.monotonic() - start, complete=complete)
+        write_reports(run_dir, request, runs, started, time.monotonic() - start,
+                      complete=complete)
     return run_dir, runs

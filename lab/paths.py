@@ -1,4 +1,5 @@
-"""Where the lab keeps its caches and where the project's own data lives."""
+"""Where the lab keeps its caches and its results history, and where the project's own data
+lives."""
 
 import os
 from pathlib import Path
@@ -25,3 +26,12 @@ def cache_dir(*parts: str) -> Path:
     path = cache_root().joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def history_path() -> Path:
+    """The results history database: $FAULTLAB_HISTORY, else history.sqlite in the user's
+    data directory."""
+    env = os.environ.get("FAULTLAB_HISTORY")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("faultlab")) / "history.sqlite"

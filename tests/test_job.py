@@ -1,6 +1,9 @@
 """How `lab run` turns failures into records: infra stays infra, a kernel crash is a fail."""
 
+import json
+import socket
 from pathlib import Path
+from types import SimpleNamespace
 
 from lab import job
 from lab.arch import get_arch
@@ -8,6 +11,7 @@ from lab.errors import BootError, BuildError
 from lab.job import RunRequest, boot_failure_records, run_arch
 from lab.kernel.build import BuildRequest, KernelBuild
 from lab.results.oracle import find_problems, load_allowlist, parse_console
+from lab.results.records import CaseRecord
 from lab.suites import all_suites
 
 CONSOLE = Path(__file__).parent / "data" / "console"
@@ -67,3 +71,76 @@ def test_stress_ng_on_ppc64_is_a_skip_with_the_reason_and_boots_nothing(tmp_path
     assert len(run.records) == len(all_suites()["stress-ng"].programs)
     assert run.records[0].message.startswith("stress-ng is not available on ppc64: Debian "
                                              "bookworm has no ppc64 binary package")
+
+
+class FakeGuest:
+    """A guest that is up at once, its console log named as a real Guest names it."""
+
+    def __init__(self, spec, workdir: Path, name: str = "guest"):
+        self.console_log = workdir / f"{name}-console.log"
+        self.boot = SimpleNamespace(boot_s=0.5)
+
+    def __enter__(self) -> "FakeGuest":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        pass
+
+
+def test_run_json_names_the_kernel_and_the_boot_of_each_record(tmp_path, monkeypatch):
+    kernel = KernelBuild(tmp_path / "kernel", {
+        "id": "k1", "arch": "x86_64", "release": "6.1.192+", "boot_image": "bzImage",
+        "source": "debian-6.1", "series": "/lab/patches/selftest/remap-drops-mlock",
+        "series_sha256": "5e7", "config_sha256": "c0f"})
+    monkeypatch.setattr(job, "build_kernel", lambda request: kernel)
+    monkeypatch.setattr(job, "build_initramfs", lambda arch, suites, kernel: SimpleNamespace(
+        path=tmp_path / "initramfs", absent={}))
+    monkeypatch.setattr(job, "Guest", FakeGuest)
+    monkeypatch.setattr(job, "prepare_boot", lambda guest, profile: None)
+    monkeypatch.setattr(job, "read_kernel_log", lambda guest, log: [])
+    ran: list[str] = []
+
+    def run_program(guest, arch, program, knobs, outdir, kernel_log, profile):
+        ran.append(program.name)
+        return SimpleNamespace(program=program, crash="guest panicked" if len(ran) == 1 else "")
+
+    monkeypatch.setattr(job, "run_program", run_program)
+    monkeypatch.setattr(job, "records_for", lambda outcome: [CaseRecord(
+        "x86_64", outcome.program.suite, f"{outcome.program.name}/kernel",
+        "fail" if outcome.crash else "pass", 0.0, outcome.crash, "")])
+    x86 = get_arch("x86_64")
+    suites = (all_suites()["smoke"], all_suites()["fault"])
+    request = RunRequest((x86,), suites, BuildRequest(x86), accel="tcg")
+    run = run_arch(request, x86, tmp_path)
+    assert [(r.suite, r.case, r.state) for r in run.records] == [
+        ("boot", "boot", "pass"), ("smoke", "smoke/kernel", "fail"),
+        ("boot", "boot", "pass"), ("fault", "fault/kernel", "pass")]
+    assert run.console_logs == ["x86_64/boot1-console.log", "x86_64/boot2-console.log"]
+    assert (run.boot_records, run.kernel_log) == ([0, 2], "x86_64/kernel.log")
+    assert (run.source, run.series, run.patches_hash, run.config_hash, run.build_log) == (
+        "debian-6.1", "/lab/patches/selftest/remap-drops-mlock", "5e7", "c0f",
+        str(tmp_path / "kernel" / "build.log"))
+    job.write_reports(tmp_path, request, [run], "2026-11-22T10:00:00", 3.0, complete=True)
+    summary = json.loads((tmp_path / "run.json").read_text())
+    assert (summary["started"], summary["mmu"], summary["host"]) == (
+        "2026-11-22T10:00:00", "", socket.gethostname())
+    assert summary["arches"][0]["console_logs"] == run.console_logs
+    assert summary["arches"][0]["source"] == "debian-6.1"
+
+
+def test_a_failed_build_still_names_the_requested_source(tmp_path, monkeypatch):
+    def build_kernel(request):
+        raise BuildError("x86_64 kernel build failed; log: /cache/trees/x/build.log")
+
+    monkeypatch.setattr(job, "build_kernel", build_kernel)
+    x86 = get_arch("x86_64")
+    request = RunRequest((x86,), (all_suites()["smoke"],),
+                         BuildRequest(x86, source="debian-6.12", series=Path("patches/p")))
+    run = run_arch(request, x86, tmp_path)
+    assert (run.source, run.series, run.build_id, run.console_logs) == (
+        "debian-6.12", "patches/p", "", [])
+    assert {r.message for r in run.records} == {
+        "build: x86_64 kernel build failed; log: /cache/trees/x/build.log"}

@@ -79,6 +79,26 @@ class KernelBuild:
         return self.metadata["release"]
 
     @property
+    def source(self) -> str:
+        """The source it was built from, as requested ('debian-6.1', 'git:...')."""
+        return self.metadata.get("source", "")
+
+    @property
+    def series(self) -> str:
+        """The path of its patch series ('' without one)."""
+        return self.metadata.get("series") or ""
+
+    @property
+    def patches_hash(self) -> str:
+        """The sha256 of its patches ('' without a series)."""
+        return self.metadata.get("series_sha256") or ""
+
+    @property
+    def config_hash(self) -> str:
+        """The sha256 of its final .config."""
+        return self.metadata.get("config_sha256", "")
+
+    @property
     def boot_image(self) -> Path:
         return self.dir / self.metadata["boot_image"]
 

@@ -1,0 +1,253 @@
+"""The results history: an SQLite database of runs, their cells and their case results.
+
+The schema's version is PRAGMA user_version; opening an older database migrates it, a newer
+one is refused. A run is written in one transaction, so the history never holds half a run.
+"""
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import groupby
+from pathlib import Path
+
+from lab.errors import UsageError
+from lab.history.model import CaseRun, CellInfo, KernelIdentity, ResultRow, RunInfo, RunRecord
+
+SCHEMA_V1 = (
+    """CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        started TEXT NOT NULL,
+        finished TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('run', 'nightly')),
+        matrix TEXT NOT NULL,
+        host TEXT NOT NULL,
+        results_dir TEXT NOT NULL,
+        complete INTEGER NOT NULL
+    )""",
+    """CREATE TABLE cells (
+        run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        cell TEXT NOT NULL,
+        kernel TEXT NOT NULL,
+        source TEXT NOT NULL,
+        series TEXT NOT NULL,
+        patches_hash TEXT NOT NULL,
+        config_hash TEXT NOT NULL,
+        build_id TEXT NOT NULL,
+        release TEXT NOT NULL,
+        arch TEXT NOT NULL,
+        mmu TEXT NOT NULL,
+        pressure TEXT NOT NULL,
+        seed INTEGER NOT NULL,
+        duration_s INTEGER NOT NULL,
+        build_state TEXT NOT NULL CHECK (build_state IN ('ok', 'fail', 'infra')),
+        build_log TEXT NOT NULL,
+        console_log TEXT NOT NULL,
+        kernel_log TEXT NOT NULL,
+        PRIMARY KEY (run_id, cell)
+    )""",
+    """CREATE TABLE results (
+        run_id TEXT NOT NULL,
+        cell TEXT NOT NULL,
+        suite TEXT NOT NULL,
+        case_name TEXT NOT NULL,
+        attempt INTEGER NOT NULL CHECK (attempt >= 1),
+        state TEXT NOT NULL CHECK (state IN ('pass', 'fail', 'skip', 'infra')),
+        duration_s REAL NOT NULL,
+        message TEXT NOT NULL,
+        details TEXT NOT NULL,
+        console_log TEXT NOT NULL,
+        kernel_log TEXT NOT NULL,
+        PRIMARY KEY (run_id, cell, suite, case_name, attempt),
+        FOREIGN KEY (run_id, cell) REFERENCES cells (run_id, cell) ON DELETE CASCADE
+    )""",
+    "CREATE INDEX results_by_case ON results (case_name, suite, cell)",
+    "CREATE INDEX cells_by_variant ON cells (arch, mmu)",
+    "CREATE INDEX runs_by_start ON runs (started)",
+)
+# MIGRATIONS[n] takes a database from user_version n to n + 1.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (SCHEMA_V1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+RUN_COLUMNS = "r.run_id, r.started, r.finished, r.kind, r.matrix, r.host, r.results_dir, r.complete"
+CELL_COLUMNS = ("c.run_id, c.cell, c.kernel, c.source, c.series, c.patches_hash, c.config_hash, "
+                "c.build_id, c.release, c.arch, c.mmu, c.pressure, c.seed, c.duration_s, "
+                "c.build_state, c.build_log, c.console_log, c.kernel_log")
+RESULT_COLUMNS = ("x.run_id, x.cell, x.suite, x.case_name, x.attempt, x.state, x.duration_s, "
+                  "x.message, x.details, x.console_log, x.kernel_log")
+
+
+class HistoryStore:
+    """An open history database; use it as a context manager to close it."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None)
+        try:
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.OperationalError as e:  # locked, read-only, ...
+            self._db.close()
+            raise UsageError(f"cannot use the history {path}: {e}") from e
+        except sqlite3.DatabaseError as e:
+            self._db.close()
+            raise UsageError(f"{path} is not a faultlab history: {e}") from e
+        except BaseException:
+            self._db.close()
+            raise
+
+    def __enter__(self) -> "HistoryStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise UsageError(f"{self.path}: history schema version {version} is newer than "
+                             f"this lab's ({SCHEMA_VERSION}); update faultlab")
+        for target, statements in enumerate(MIGRATIONS[version:], version + 1):
+            with self._transaction() as db:
+                for statement in statements:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {target}")
+
+    def write_run(self, record: RunRecord) -> None:
+        """Write a whole run in one transaction, replacing a run with the same id."""
+        run = record.run
+        strays = {r.cell for r in record.results} - {c.key for c in record.cells}
+        if strays:
+            raise ValueError(f"run {run.run_id}: results of unknown cells {sorted(strays)}")
+        if any(x.run_id != run.run_id for x in (*record.cells, *record.results)):
+            raise ValueError(f"run {run.run_id}: holds cells or results of another run")
+        with self._transaction() as db:
+            db.execute("DELETE FROM runs WHERE run_id = ?", (run.run_id,))
+            db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (run.run_id, run.started, run.finished, run.kind, run.matrix, run.host,
+                        run.results_dir, int(run.complete)))
+            db.executemany(
+                "INSERT INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(c.run_id, c.key, c.kernel, c.identity.source, c.identity.series,
+                  c.identity.patches_hash, c.identity.config_hash, c.identity.build_id,
+                  c.identity.release, c.arch, c.mmu, c.pressure, c.seed, c.duration_s,
+                  c.build_state, c.build_log, c.console_log, c.kernel_log)
+                 for c in record.cells])
+            db.executemany(
+                "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(x.run_id, x.cell, x.suite, x.case, x.attempt, x.state, x.duration_s,
+                  x.message, x.details, x.console_log, x.kernel_log) for x in record.results])
+
+    def has_run(self, run_id: str) -> bool:
+        row = self._db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return row is not None
+
+    def runs(self, last: int | None = None) -> list[RunInfo]:
+        """The runs, newest first; only the newest `last` ones if given."""
+        rows = self._db.execute(f"SELECT {RUN_COLUMNS} FROM runs r "
+                                "ORDER BY r.started DESC, r.run_id DESC LIMIT ?",
+                                (-1 if last is None else last,))
+        return [_run(row) for row in rows]
+
+    def run(self, run_id: str) -> RunRecord:
+        """A whole run: its cells and every result row, in the order they were written."""
+        if not self.has_run(run_id):
+            raise UsageError(f"run {run_id!r} is not in the history {self.path}")
+        cells = self._db.execute(f"SELECT {CELL_COLUMNS} FROM cells c WHERE c.run_id = ? "
+                                 "ORDER BY c.rowid", (run_id,))
+        results = self._db.execute(f"SELECT {RESULT_COLUMNS} FROM results x "
+                                   "WHERE x.run_id = ? ORDER BY x.rowid", (run_id,))
+        return RunRecord(self._run_info(run_id), tuple(map(_cell, cells)),
+                         tuple(map(_result, results)))
+
+    def cell_runs(self, key: str, last: int | None = None) -> list[RunRecord]:
+        """The newest `last` (default: all) runs of one cell, oldest first, each holding only
+        that cell and its results."""
+        run_ids = [row[0] for row in self._db.execute(
+            "SELECT r.run_id FROM runs r JOIN cells c ON c.run_id = r.run_id WHERE c.cell = ? "
+            "ORDER BY r.started DESC, r.run_id DESC LIMIT ?", (key, -1 if last is None else last))]
+        records = []
+        for run_id in reversed(run_ids):
+            results = self._db.execute(f"SELECT {RESULT_COLUMNS} FROM results x WHERE "
+                                       "x.run_id = ? AND x.cell = ? ORDER BY x.rowid",
+                                       (run_id, key))
+            records.append(RunRecord(self._run_info(run_id), (self._cell_info(run_id, key),),
+                                     tuple(map(_result, results))))
+        return records
+
+    def case_history(self, test: str, cell: str | None = None,
+                     variants: tuple[tuple[str, str], ...] = (),
+                     last: int | None = None) -> list[CaseRun]:
+        """Every run of one case, grouped per cell (cells in key order), oldest run first.
+
+        `test` is 'suite/case' ('fault/fault/sigbus_beyond_eof_ext4', 'boot/boot') or the case
+        as results.json names it ('fault/sigbus_beyond_eof_ext4'). `cell` keeps one cell,
+        `variants` the cells on these (arch, mmu) pairs; `last` keeps each cell's newest runs.
+        """
+        suite, _, case = test.partition("/")
+        where = ["((x.suite = ? AND x.case_name = ?) OR x.case_name = ?)"]
+        params: list = [suite, case, test]
+        if cell is not None:
+            where.append("c.cell = ?")
+            params.append(cell)
+        if variants:
+            where.append("(" + " OR ".join("(c.arch = ? AND c.mmu = ?)" for _ in variants) + ")")
+            params += [value for pair in variants for value in pair]
+        rows = self._db.execute(
+            f"SELECT {RESULT_COLUMNS} FROM results x "
+            "JOIN cells c ON c.run_id = x.run_id AND c.cell = x.cell "
+            "JOIN runs r ON r.run_id = x.run_id "
+            f"WHERE {' AND '.join(where)} "
+            "ORDER BY c.cell, r.started, r.run_id, x.attempt", params)
+        results = [_result(row) for row in rows]
+        tests = sorted({r.test for r in results})
+        if len(tests) > 1:
+            raise UsageError(f"{test!r} names {len(tests)} cases: {', '.join(tests)}; "
+                             "give one as suite/case")
+        history = [CaseRun(self._run_info(run_id), self._cell_info(run_id, key), tuple(rows))
+                   for (key, run_id), rows in groupby(results, key=lambda r: (r.cell, r.run_id))]
+        if last is None:
+            return history
+        return [run for _, per_cell in groupby(history, key=lambda r: r.cell.key)
+                for run in list(per_cell)[-last:]]
+
+    def _run_info(self, run_id: str) -> RunInfo:
+        return _run(self._db.execute(f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.run_id = ?",
+                                     (run_id,)).fetchone())
+
+    def _cell_info(self, run_id: str, key: str) -> CellInfo:
+        return _cell(self._db.execute(f"SELECT {CELL_COLUMNS} FROM cells c "
+                                      "WHERE c.run_id = ? AND c.cell = ?",
+                                      (run_id, key)).fetchone())
+
+def _run(row) -> RunInfo:
+    return RunInfo(row[0], row[1], row[2], row[3], row[6], bool(row[7]), matrix=row[4],
+                   host=row[5])
+
+
+def _cell(row) -> CellInfo:
+    identity = KernelIdentity(source=row[3], series=row[4], patches_hash=row[5],
+                              config_hash=row[6], build_id=row[7], release=row[8])
+    return CellInfo(run_id=row[0], key=row[1], kernel=row[2], identity=identity, arch=row[9],
+                    mmu=row[10], pressure=row[11], seed=row[12], duration_s=row[13],
+                    build_state=row[14], build_log=row[15], console_log=row[16],
+                    kernel_log=row[17])
+
+
+def _result(row) -> ResultRow:
+    return ResultRow(run_id=row[0], cell=row[1], suite=row[2], case=row[3], attempt=row[4],
+                     state=row[5], duration_s=row[6], message=row[7], details=row[8],
+                     console_log=row[9], kernel_log=row[10])

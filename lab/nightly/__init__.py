@@ -1,0 +1,1 @@
+"""Nightly regression runs: the matrix of kernels, arch variants, suites and pressure."""

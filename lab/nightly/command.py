@@ -1,0 +1,44 @@
+"""`lab nightly`: one night under the lock, recorded in the history, reported, pruned."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from lab import paths
+from lab.history.store import HistoryStore
+from lab.nightly.driver import NightlyOptions, run_night
+from lab.nightly.matrix import load_matrix
+from lab.nightly.upkeep import disk_usage, nightly_lock, prune_nights
+from lab.progress import note
+from lab.report.collect import collect_report
+from lab.report.terminal import summary_view
+from lab.report.write import write_report
+
+
+@dataclass(frozen=True)
+class NightlyJob:
+    """A `lab nightly` invocation."""
+
+    matrix: Path
+    options: NightlyOptions
+    history: Path | None = None  # default: the matrix's, else the user's history
+    keep: int = 30  # nights whose results directories are kept
+
+
+def nightly(job: NightlyJob) -> int:
+    """Run the night; the exit status is the report's: 1 when there are new regressions."""
+    matrix = load_matrix(job.matrix)
+    history = job.history or matrix.history or paths.history_path()
+    with nightly_lock():
+        night_dir, record = run_night(matrix, job.options)
+        with HistoryStore(history) as db:
+            db.write_run(record)
+            report = collect_report(db, record, night_dir)
+        files = write_report(report, night_dir)
+        for old in prune_nights(job.options.results_root, job.keep):
+            note(f"nightly: removed the results of {old.name} (kept the newest {job.keep})")
+    Console().print(summary_view(report, files))
+    note(disk_usage(job.options.results_root, history).describe())
+    note(f"nightly {record.run.run_id}: history {history}, report {files.html}")
+    return report.exit_status

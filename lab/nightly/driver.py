@@ -1,0 +1,219 @@
+"""`lab nightly`: build every kernel of a matrix, run its cells, record the night in the
+history.
+
+Builds go first, one at a time (each uses every core). Then the cells run, as many at once
+as the host has cores and memory for. A cell whose kernel did not build is recorded with its
+build failure and its programs as not run. A cell with infra results is run again up to
+`retries` times; a cell with failures runs its failing suites `reruns` more times, so each
+failure can be told consistent or flaky. Every attempt keeps its own results directory.
+"""
+
+import json
+import os
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from lab.arch import get_arch
+from lab.errors import LabError
+from lab.history.ingest import read_cell, read_results
+from lab.history.model import CellInfo, ResultRow, RunInfo, RunRecord
+from lab.job import ArchRun, RunRequest, infra_records, new_run_dir, run_arch, write_reports
+from lab.kernel.build import KernelBuild, build_kernel
+from lab.nightly.matrix import BuildSpec, Cell, Matrix
+from lab.progress import note
+from lab.suites import Suite, all_suites, new_knobs
+
+GUEST_VCPUS = 2
+GUEST_HOST_MEMORY_MB = 2048  # guest RAM (the heavy profile's) plus QEMU's own
+
+
+@dataclass(frozen=True)
+class NightlyOptions:
+    """How a night runs."""
+
+    results_root: Path = Path("results")
+    slots: int = 0  # cells at once; 0: as many as cores and memory allow
+    retries: int = 1  # more attempts for a cell with infra results
+    reruns: int = 1  # more runs of the suites that failed, to tell consistent from flaky
+    seed: int | None = None
+    flavour: str = "tiny"
+
+
+@dataclass
+class CellRun:
+    """Every attempt of one cell."""
+
+    cell: Cell
+    attempts: list[tuple[Path, ArchRun]] = field(default_factory=list)
+
+    def rows(self, run_id: str) -> tuple[CellInfo, list[ResultRow]]:
+        """The cell and its results over all attempts, attempt numbers counting on."""
+        info: CellInfo | None = None
+        rows: list[ResultRow] = []
+        seen: dict[tuple[str, str], int] = {}
+        for attempt_dir, outcome in self.attempts:
+            summary = json.loads((attempt_dir / "run.json").read_text())
+            entry = summary["arches"][0]
+            records = [asdict(r) for r in outcome.records]
+            cell = replace(read_cell(attempt_dir, run_id, summary, entry, records),
+                           key=self.cell.key, kernel=self.cell.kernel)
+            info = info or replace(cell, console_log=relative(attempt_dir, cell.console_log),
+                                   kernel_log=relative(attempt_dir, cell.kernel_log))
+            for row in read_results(cell, entry, records):
+                seen[row.suite, row.case] = seen.get((row.suite, row.case), 0) + 1
+                rows.append(replace(row, attempt=seen[row.suite, row.case],
+                                    console_log=relative(attempt_dir, row.console_log),
+                                    kernel_log=relative(attempt_dir, row.kernel_log)))
+        assert info is not None, "a cell runs at least once"
+        return info, rows
+
+
+def relative(attempt_dir: Path, path: str) -> str:
+    """A log path of an attempt, relative to the night's results directory."""
+    if not path:
+        return ""
+    return str(Path(attempt_dir.parent.name, attempt_dir.name, path))
+
+
+def default_slots() -> int:
+    """Cells at once: a guest per GUEST_VCPUS cores, and per GUEST_HOST_MEMORY_MB available."""
+    cores = os.cpu_count() or 1
+    try:
+        pages = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        memory_slots = pages // (GUEST_HOST_MEMORY_MB << 20)
+    except (ValueError, OSError):
+        memory_slots = 1
+    return max(1, min(cores // GUEST_VCPUS, memory_slots))
+
+
+def cell_dir_name(cell: Cell) -> str:
+    """The cell's folder in the night's results: its key with '/' as '_'."""
+    return cell.key.replace("/", "_")
+
+
+def build_all(matrix: Matrix, flavour: str) -> dict[BuildSpec, KernelBuild | LabError]:
+    """Every build of the matrix, one after the other: the build or why it failed."""
+    builds: dict[BuildSpec, KernelBuild | LabError] = {}
+    specs = matrix.builds()
+    for index, spec in enumerate(specs, 1):
+        note(f"nightly: build {index}/{len(specs)}: {spec.source} "
+             f"{spec.series or '(no series)'} {spec.arch}")
+        try:
+            builds[spec] = build_kernel(spec.request(flavour=flavour))
+        except LabError as e:  # a patch that does not apply is a build failure of its cells
+            note(f"nightly: build {index}/{len(specs)} failed: {str(e).splitlines()[0]}")
+            builds[spec] = e
+    return builds
+
+
+def suites_of(cell: Cell) -> tuple[Suite, ...]:
+    suites = all_suites()
+    return tuple(suites[name] for name in cell.suites)
+
+
+def cell_request(cell: Cell, build: KernelBuild, suites: tuple[Suite, ...], seed: int,
+                 results_root: Path) -> RunRequest:
+    """The `lab run` of one attempt of a cell on its prebuilt kernel."""
+    arch = get_arch(cell.arch)
+    return RunRequest(arches=(arch,), suites=suites, build=cell.build.request(),
+                      results_root=results_root, kernel=str(build.dir), mmu=cell.mmu,
+                      pressure=cell.pressure, knobs=new_knobs(seed, cell.duration_s))
+
+
+def run_attempt(cell_run: CellRun, request: RunRequest, cell_dir: Path) -> ArchRun:
+    """One attempt of a cell in cell_dir/try<N>/, with its run.json and results.json."""
+    attempt_dir = cell_dir / f"try{len(cell_run.attempts) + 1}"
+    attempt_dir.mkdir(parents=True)
+    started, start = time.strftime("%Y-%m-%dT%H:%M:%S"), time.monotonic()
+    (arch,) = request.arches
+    outcome = run_arch(request, arch, attempt_dir)
+    write_reports(attempt_dir, request, [outcome], started, time.monotonic() - start,
+                  complete=True)
+    cell_run.attempts.append((attempt_dir, outcome))
+    return outcome
+
+
+def failed_build_attempt(cell_run: CellRun, error: LabError, spec: BuildSpec, cell_dir: Path,
+                         seed: int) -> None:
+    """A cell whose kernel did not build: its programs are infra, saying 'build: ...'."""
+    attempt_dir = cell_dir / "try1"
+    attempt_dir.mkdir(parents=True)
+    suites = suites_of(cell_run.cell)
+    message = f"build: {error}"
+    outcome = ArchRun(cell_run.cell.arch, source=spec.source, series=spec.series,
+                      infra=str(error), records=infra_records(cell_run.cell.arch, suites, message))
+    request = RunRequest(arches=(get_arch(cell_run.cell.arch),), suites=suites,
+                         build=spec.request(), mmu=cell_run.cell.mmu,
+                         pressure=cell_run.cell.pressure,
+                         knobs=new_knobs(seed, cell_run.cell.duration_s))
+    write_reports(attempt_dir, request, [outcome], time.strftime("%Y-%m-%dT%H:%M:%S"), 0.0,
+                  complete=True)
+    cell_run.attempts.append((attempt_dir, outcome))
+
+
+def run_cell(cell: Cell, build: KernelBuild | LabError, night_dir: Path, seed: int,
+             options: NightlyOptions) -> CellRun:
+    """Run a cell `repeat` times, again after infra results, and its failing suites again."""
+    cell_run = CellRun(cell)
+    cell_dir = night_dir / cell_dir_name(cell)
+    if isinstance(build, LabError):
+        failed_build_attempt(cell_run, build, cell.build, cell_dir, seed)
+        return cell_run
+    suites = suites_of(cell)
+    for repeat in range(cell.repeat):
+        note(f"nightly: {cell.key}: run {repeat + 1}/{cell.repeat}")
+        outcome = run_attempt(cell_run, cell_request(cell, build, suites, seed, night_dir),
+                              cell_dir)
+        for retry in range(options.retries):
+            if not any(r.state == "infra" for r in outcome.records):
+                break
+            note(f"nightly: {cell.key}: infra results, retry {retry + 1}/{options.retries}")
+            infra = {r.suite for r in outcome.records if r.state == "infra"}
+            again = tuple(s for s in suites if s.name in infra) or suites
+            outcome = run_attempt(cell_run, cell_request(cell, build, again, seed, night_dir),
+                                  cell_dir)
+    failing = {r.suite for _, o in cell_run.attempts for r in o.records if r.state == "fail"}
+    again = tuple(s for s in suites if s.name in failing)
+    for rerun in range(options.reruns if again else 0):
+        note(f"nightly: {cell.key}: {', '.join(s.name for s in again)} failed, "
+             f"re-run {rerun + 1}/{options.reruns}")
+        run_attempt(cell_run, cell_request(cell, build, again, seed, night_dir), cell_dir)
+    return cell_run
+
+
+def run_night(matrix: Matrix, options: NightlyOptions) -> tuple[Path, RunRecord]:
+    """Build, run every cell, and return the night's results directory and history record
+    (not yet written to the history)."""
+    night_dir = new_run_dir(options.results_root)
+    knobs = new_knobs(options.seed)
+    note(f"nightly {night_dir.name}: matrix {matrix.name} ({len(matrix.cells)} cells, "
+         f"{len(matrix.builds())} builds), seed {knobs.seed}")
+    started, start = time.strftime("%Y-%m-%dT%H:%M:%S"), time.monotonic()
+    builds = build_all(matrix, options.flavour)
+    slots = options.slots or default_slots()
+    note(f"nightly: running {len(matrix.cells)} cells, {slots} at a time")
+    with ThreadPoolExecutor(max_workers=slots) as pool:
+        futures = [pool.submit(run_cell, cell, builds[cell.build], night_dir, knobs.seed,
+                               options) for cell in matrix.cells]
+        cell_runs = [f.result() for f in futures]
+    finished = time.strftime("%Y-%m-%dT%H:%M:%S")
+    run = RunInfo(night_dir.name, started, finished, kind="nightly",
+                  results_dir=str(night_dir.resolve()), complete=True, matrix=matrix.name,
+                  host=socket.gethostname())
+    cells, rows = [], []
+    for cell_run in cell_runs:
+        info, cell_rows = cell_run.rows(run.run_id)
+        cells.append(info)
+        rows += cell_rows
+    record = RunRecord(run, tuple(cells), tuple(rows))
+    (night_dir / "nightly.json").write_text(json.dumps({
+        "matrix": str(matrix.path), "seed": knobs.seed, "slots": slots,
+        "duration_s": round(time.monotonic() - start, 1),
+        "builds": {f"{s.source}|{s.series}|{s.arch}": (b.id if isinstance(b, KernelBuild)
+                                                       else f"failed: {b}")
+                   for s, b in builds.items()},
+        "cells": [c.key for c in matrix.cells]}, indent=2) + "\n")
+    return night_dir, record
