@@ -31,7 +31,7 @@ from lab.kernel.source import Source, resolve_source
 from lab.kernel.toolchain import require, toolchain
 from lab.progress import note, step
 
-RECIPE_VERSION = 2  # bump when the way artifacts are made changes
+RECIPE_VERSION = 3  # bump when the way artifacts are made changes
 
 
 @dataclass(frozen=True)

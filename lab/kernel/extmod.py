@@ -1,7 +1,7 @@
 """The lab's own kernel modules (testsuites/<suite>/module/), built with every kernel.
 
 They are built out of tree (M=) in the kernel's build tree right after the kernel, so they
-always match it, and installed with its modules (lib/modules/<release>/updates/). Their
+always match it, and installed with its modules (lib/modules/<release>/extra/). Their
 sources are part of the build's cache key.
 """
 
@@ -13,6 +13,7 @@ from lab import paths, proc
 from lab.errors import BuildError
 
 SCRATCH = "extmod"  # in the build tree's root: a copy of each module's sources and objects
+INSTALL_DIR = "extra"  # under lib/modules/<release>/, where the suites' setup commands look
 
 
 def module_dirs(root: Path = paths.TESTSUITES_DIR) -> list[Path]:
@@ -71,7 +72,14 @@ def build_modules(make_argv: list[str], env: dict[str, str], tree_root: Path,
 
 def install_modules(make_argv: list[str], env: dict[str, str], staged_dirs: list[Path],
                     dest: Path) -> None:
-    """Install the built modules with the kernel's (under dest/lib/modules/<release>/)."""
+    """Install the built modules with the kernel's, under dest/lib/modules/<release>/extra/
+    (the folder named explicitly: kbuild's default for external modules became updates/)."""
     for stage in staged_dirs:
         proc.run([*make_argv, f"M={stage}", "modules_install", f"INSTALL_MOD_PATH={dest}",
-                  "INSTALL_MOD_STRIP=1", "DEPMOD=true"], env=env)
+                  f"INSTALL_MOD_DIR={INSTALL_DIR}", "INSTALL_MOD_STRIP=1", "DEPMOD=true"],
+                 env=env)
+        names = [ko.name for ko in stage.glob("*.ko")]
+        missing = [n for n in names if not list(dest.glob(f"lib/modules/*/{INSTALL_DIR}/{n}"))]
+        if missing:
+            raise BuildError(f"lab module {', '.join(missing)} was not installed under "
+                             f"{dest}/lib/modules/<release>/{INSTALL_DIR}/")
