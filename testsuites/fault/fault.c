@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "../lib/ktap.h"
+#include "../lib/options.h"
 
 #define ZEROS (-1L)      /* generation meaning "zero-filled" */
 #define GEN_MAX 0xffffff /* generations are 24 bits in pattern() */
@@ -1158,20 +1159,6 @@ static void probe_fs(struct fs *fs)
 		diag("%s: %s", fs->name, fs->dir);
 }
 
-static long number(const char *opt, const char *s, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 0);
-	if (errno || *end || end == s || v < min || v > max) {
-		fprintf(stderr, "fault: bad %s '%s' (%ld..%ld)\n", opt, s, min, max);
-		exit(2);
-	}
-	return v;
-}
-
 static void parse_args(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1189,13 +1176,13 @@ static void parse_args(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': expected_ps = number("--page-size", optarg, 1, LONG_MAX); break;
+		case 'p': expected_ps = option_number("--page-size", optarg, 1, LONG_MAX); break;
 		case 't': fs_tmpfs.dir = optarg; break;
 		case 'e': fs_ext4.dir = optarg; break;
-		case 's': seed = number("--seed", optarg, 0, LONG_MAX); seeded = true; break;
-		case 'n': nthreads = number("--threads", optarg, 1, MAX_THREADS); break;
-		case 'r': race_ms = number("--race-ms", optarg, 1, 600000); break;
-		case 'd': share_ms = 1000.0 * number("--duration-s", optarg, 0, 86400); break;
+		case 's': seed = option_number("--seed", optarg, 0, LONG_MAX); seeded = true; break;
+		case 'n': nthreads = option_number("--threads", optarg, 1, MAX_THREADS); break;
+		case 'r': race_ms = option_number("--race-ms", optarg, 1, 600000); break;
+		case 'd': share_ms = 1000.0 * option_number("--duration-s", optarg, 0, 86400); break;
 		default: goto usage;
 		}
 	}

@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "../lib/ktap.h"
+#include "../lib/options.h"
 #include "faultlab_spu.h"
 
 #define MAX_CTX 16
@@ -1768,20 +1769,6 @@ static void probe_module(void)
 		nr_spus = n;
 }
 
-static long number(const char *opt, const char *s, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 0);
-	if (errno || *end || end == s || v < min || v > max) {
-		fprintf(stderr, "nopfn: bad %s '%s' (%ld..%ld)\n", opt, s, min, max);
-		exit(2);
-	}
-	return v;
-}
-
 static void parse_args(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1800,14 +1787,14 @@ static void parse_args(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': expected_ps = number("--page-size", optarg, 1, LONG_MAX); break;
-		case 's': seed = number("--seed", optarg, 0, LONG_MAX); seeded = true; break;
-		case 'd': share_ms = 1000.0 * number("--duration-s", optarg, 0, 86400); break;
-		case 'r': run_ms = number("--run-ms", optarg, 10, 3600000); break;
-		case 't': stall_s = number("--stall-s", optarg, 1, 3600); break;
-		case 'T': case_timeout_s = number("--case-timeout-s", optarg, 1, 86400); break;
-		case 'R': min_refaults = number("--min-refaults", optarg, 0, LONG_MAX); break;
-		case 'S': min_switches = number("--min-switches", optarg, 0, LONG_MAX); break;
+		case 'p': expected_ps = option_number("--page-size", optarg, 1, LONG_MAX); break;
+		case 's': seed = option_number("--seed", optarg, 0, LONG_MAX); seeded = true; break;
+		case 'd': share_ms = 1000.0 * option_number("--duration-s", optarg, 0, 86400); break;
+		case 'r': run_ms = option_number("--run-ms", optarg, 10, 3600000); break;
+		case 't': stall_s = option_number("--stall-s", optarg, 1, 3600); break;
+		case 'T': case_timeout_s = option_number("--case-timeout-s", optarg, 1, 86400); break;
+		case 'R': min_refaults = option_number("--min-refaults", optarg, 0, LONG_MAX); break;
+		case 'S': min_switches = option_number("--min-switches", optarg, 0, LONG_MAX); break;
 		default: goto usage;
 		}
 	}
