@@ -4,6 +4,8 @@ Every test that uses `guest` has its kernel log checked afterwards: a BUG, WARNI
 Bad page, soft lockup, hung task or RCU stall fails the test (allow-listed lines aside).
 """
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -42,6 +44,10 @@ KNOBS = pytest.StashKey[Knobs]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # `lab` commands run by the tests record into a history of the session, not the user's
+    if "FAULTLAB_HISTORY" not in os.environ:
+        history = Path(tempfile.mkdtemp(prefix="faultlab-test-history-")) / "history.sqlite"
+        os.environ["FAULTLAB_HISTORY"] = str(history)
     config.stash[KNOBS] = new_knobs(config.getoption("--seed"),
                                     parse_duration(config.getoption("--duration")))
 

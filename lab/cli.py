@@ -63,6 +63,21 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def record_run(args: argparse.Namespace, run_dir: Path, module_params: tuple) -> None:
+    """Add a finished `lab run` to the history, unless told not to or its kernel modules ran
+    with parameters (a bug pattern brought back is no result of the cell's kernel)."""
+    from lab.history.ingest import ingest_run_dir
+    from lab.progress import note
+
+    if args.no_history or module_params:
+        why = "--no-history" if args.no_history else "module parameters"
+        note(f"not recorded in the history ({why})")
+        return
+    with open_history(args) as db:
+        ingest_run_dir(db, run_dir)
+    note(f"recorded in the history {db.path} as {run_dir.name}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from lab.job import RunRequest, run_lab
     from lab.suites import (
@@ -88,6 +103,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                                          module_params))
     run_dir, runs = run_lab(request)
     print_summary(runs, run_dir)
+    record_run(args, run_dir, module_params)
     states = {r.state for run in runs for r in run.records}
     return 1 if "fail" in states else 3 if "infra" in states else 0
 
@@ -239,6 +255,8 @@ def parser() -> argparse.ArgumentParser:
     _add_kernel_options(b)
     b.set_defaults(func=cmd_build)
 
+    hist_help = "history database (default: $FAULTLAB_HISTORY, else history.sqlite in the " \
+        "user data directory)"
     r = sub.add_parser("run", help="build, boot and run suites; write results/<run id>/")
     _add_kernel_options(r)
     _add_guest_options(r)
@@ -252,6 +270,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--module-param", action="append", default=[], metavar="MODULE.PARAM=VALUE",
                    help="a parameter for a lab module when a suite loads it (repeatable), "
                    "e.g. faultlab_spu.bug=2 brings back a known bug pattern")
+    r.add_argument("--history", type=Path, help=hist_help)
+    r.add_argument("--no-history", action="store_true",
+                   help="do not record the run in the history")
     r.set_defaults(func=cmd_run)
 
     c = sub.add_parser("coverage", help="line coverage of the target mm functions per suite "
@@ -280,8 +301,6 @@ def parser() -> argparse.ArgumentParser:
     be.add_argument("--output", type=Path, default=Path("results/bench.json"))
     be.set_defaults(func=cmd_bench)
 
-    hist_help = "history database (default: $FAULTLAB_HISTORY, else history.sqlite in the " \
-        "user data directory)"
     h = sub.add_parser("history", help="a case's results over the runs of the history, and "
                        "what they say about the newest; or import results directories")
     what = h.add_mutually_exclusive_group(required=True)

@@ -1,6 +1,7 @@
 """The `lab` command as a user runs it: doctor, run, boot, and errors."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import pexpect
 import pytest
+
+from lab.history.store import HistoryStore
 
 LAB = [sys.executable, "-m", "lab"]
 
@@ -58,6 +61,10 @@ def test_run_writes_results_for_each_arch(kernel, arch, tmp_path):
     assert set(cases.values()) == {"pass"}
     suites = ET.parse(run_dir / "junit.xml").getroot().iter("testsuite")
     assert {s.get("name") for s in suites} == {f"{arch.name}.boot", f"{arch.name}.smoke"}
+    with HistoryStore(Path(os.environ["FAULTLAB_HISTORY"])) as db:
+        recorded = db.run(run_dir.name)
+    assert [c.key for c in recorded.cells] == [f"debian-6.1/{arch.name}/none"]
+    assert len(recorded.results) == len(records)
     assert (run_dir / arch.name / "boot1-console.log").stat().st_size > 0
     assert "Run /init as init process" in (run_dir / arch.name / "kernel.log").read_text()
     assert (run_dir / arch.name / "smoke.ktap").read_text().startswith("KTAP version 1")
