@@ -68,3 +68,16 @@ def test_a_plot_is_a_small_png_with_the_pass_and_fail_colours(history_run):
     uri = data_uri(png)
     assert uri.startswith("data:image/png;base64,")
     assert base64.b64decode(uri.split(",", 1)[1]) == png
+
+
+def test_a_ktap_case_without_a_time_of_its_own_shows_its_programs(history_run):
+    runs = [with_durations(history_run(f"202611{day:02}-010000", {X86: [
+        ("nopfn", "nopfn/data_threads", s), ("nopfn", "nopfn/kernel", "p")]}),
+        {"nopfn/kernel": seconds})
+        for day, s, seconds in ((1, "p", 9.5), (2, "f", 12.0))]
+    trend = case_trend(runs, X86, "nopfn", "nopfn/data_threads")
+    assert trend.timed == "program"
+    assert [(p.state, p.duration_s) for p in trend.points] == [("pass", 9.5), ("fail", 12.0)]
+    timed = case_trend([with_durations(r, {"nopfn/data_threads": 1.0}) for r in runs], X86,
+                       "nopfn", "nopfn/data_threads")
+    assert timed.timed == "case" and [p.duration_s for p in timed.points] == [1.0, 1.0]

@@ -23,7 +23,8 @@ def _durations(axes: Axes, trend: Trend) -> None:
     axes.plot(xs, ys, color="#555555", linewidth=1, zorder=1)
     axes.scatter(xs, ys, s=14, zorder=2, c=[state_colour(p.state) for _, p in ran],
                  edgecolors=EDGE["edgecolor"], linewidths=EDGE["linewidth"])
-    axes.set_title("duration (s)", fontsize=8)
+    axes.set_title("duration (s)" if trend.timed == "case" else "its program's duration (s)",
+                   fontsize=8)
     axes.set_ylim(bottom=0)
 
 

@@ -2,7 +2,7 @@
 a plot."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lab.history.model import RunRecord, combined_state
 from lab.report.verdicts import CaseVerdict
@@ -37,6 +37,7 @@ class Trend:
     cell: str
     test: str
     points: tuple[TrendPoint, ...]
+    timed: str = "case"  # 'program': the case has no time of its own, its program's is shown
 
     @property
     def runs_passed(self) -> tuple[int, int]:
@@ -45,16 +46,28 @@ class Trend:
         return states.count("pass"), len(states)
 
 
+def program_record(case: str) -> str:
+    """The record that carries a KTAP case's program run time: '<program>/kernel'."""
+    return f"{case.partition('/')[0]}/kernel"
+
+
 def case_trend(runs: Sequence[RunRecord], cell: str, suite: str, case: str) -> Trend:
-    """The case in `cell` over `runs` (oldest first)."""
-    points = []
+    """The case in `cell` over `runs` (oldest first). KTAP cases have no run time of their
+    own; then the trend shows their program's (its '<program>/kernel' record's)."""
+    points, timings = [], []
     for run in runs:
         rows = [r for r in run.results if (r.cell, r.suite, r.case) == (cell, suite, case)]
+        program = [r for r in run.results
+                   if (r.cell, r.suite, r.case) == (cell, suite, program_record(case))]
         states = [r.state for r in rows]
         points.append(TrendPoint(run.run.run_id, combined_state(states) if rows else None,
                                  sum(r.duration_s for r in rows), states.count("pass"),
                                  states.count("fail")))
-    return Trend(cell, f"{suite}/{case}", tuple(points))
+        timings.append(sum(r.duration_s for r in program))
+    if any(p.duration_s for p in points) or not any(timings):
+        return Trend(cell, f"{suite}/{case}", tuple(points))
+    points = [replace(p, duration_s=t) for p, t in zip(points, timings, strict=True)]
+    return Trend(cell, f"{suite}/{case}", tuple(points), timed="program")
 
 
 @dataclass(frozen=True)
