@@ -54,10 +54,7 @@ class SuiteCoverage:
 
 
 def reset_counters(guest: Guest) -> None:
-    result = guest.run(["@write", RESET, "1"], timeout_s=60)
-    if not result.ok:
-        raise InfraError(f"cannot reset gcov counters ({RESET}): {result.describe()}: "
-                         f"{result.stderr.decode(errors='replace').strip()}")
+    guest.run_required(["@write", RESET, "1"], f"cannot reset gcov counters ({RESET})", 60)
 
 
 def read_counters(guest: Guest, build: KernelBuild, dest: Path) -> int:

@@ -55,10 +55,7 @@ def _teardown(guest: Guest, *args: str) -> None:
 
 def _setup(guest: Guest, argv: list[str], timeout_s: float = 120) -> None:
     """One guest command of the pressure setup; its failure is an infrastructure error."""
-    result = guest.run(argv, timeout_s=timeout_s)
-    if not result.ok:
-        raise InfraError(f"pressure setup failed: {' '.join(argv)}: {result.describe()}: "
-                         f"{result.stderr.decode(errors='replace').strip()}")
+    guest.run_required(argv, f"pressure setup failed: {' '.join(argv)}", timeout_s)
 
 
 def _labctl(guest: Guest, *args: str) -> None:

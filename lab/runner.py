@@ -123,11 +123,8 @@ def run_program(guest: Guest, arch: ArchProfile, program: Program, knobs: Knobs,
 def run_setup(guest: Guest, program: Program, knobs: Knobs) -> None:
     """The program's setup commands; one that fails is an infrastructure error."""
     for command in program.setup_commands(guest.boot.hello.release, knobs):
-        result = guest.run(command, timeout_s=120)
-        if not result.ok:
-            raise InfraError(f"setup of {program.suite}/{program.name} failed: "
-                             f"{' '.join(command)}: {result.describe()}: "
-                             f"{result.stderr.decode(errors='replace').strip()}")
+        guest.run_required(command, f"setup of {program.suite}/{program.name} failed: "
+                           f"{' '.join(command)}", timeout_s=120)
 
 
 def judge(program: Program, result: CommandResult) -> Suite:
