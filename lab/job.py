@@ -19,7 +19,7 @@ from lab.progress import note
 from lab.results.junit import write_junit
 from lab.results.records import CaseRecord, write_results_json
 from lab.runner import ProgramOutcome, read_kernel_log, records_for, run_program, skipped_records
-from lab.suites import Knobs, Suite, new_knobs
+from lab.suites import Knobs, Program, Suite, new_knobs
 from lab.vm.guest import Guest
 from lab.vm.qemu import MachineSpec
 
@@ -73,10 +73,15 @@ def new_run_dir(root: Path) -> Path:
     raise InfraError(f"cannot create a run directory under {root}")
 
 
+def infra_record(arch: str, program: Program, message: str) -> CaseRecord:
+    """The record of a program that could not run: the message's first line, and all of it."""
+    return CaseRecord(arch, program.suite, program.name, "infra", 0.0,
+                      message.splitlines()[0], message)
+
+
 def infra_records(arch: str, suites: tuple[Suite, ...], message: str) -> list[CaseRecord]:
     """One infra record per program that could not run."""
-    return [CaseRecord(arch, s.name, p.name, "infra", 0.0, message.splitlines()[0], message)
-            for s in suites for p in s.programs]
+    return [infra_record(arch, p, message) for s in suites for p in s.programs]
 
 
 def run_arch(request: RunRequest, arch: ArchProfile, run_dir: Path) -> ArchRun:
@@ -134,10 +139,7 @@ def run_arch(request: RunRequest, arch: ArchProfile, run_dir: Path) -> ArchRun:
                 result: ProgramOutcome = run_program(guest, arch, program, request.knobs,
                                                      arch_dir, kernel_log, profile)
             except InfraError as e:  # its setup or sysctls: the other programs still run
-                message = f"{e.kind}: {e}"
-                outcome.records.append(CaseRecord(arch.name, program.suite, program.name,
-                                                  "infra", 0.0, message.splitlines()[0],
-                                                  message))
+                outcome.records.append(infra_record(arch.name, program, f"{e.kind}: {e}"))
                 continue
             outcome.records += records_for(result)
             if result.crash:

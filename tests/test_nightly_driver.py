@@ -58,7 +58,7 @@ def test_a_cell_whose_kernel_did_not_build_is_a_build_failure_with_nothing_run(t
     cell = matrix_cell(tmp_path, arch="x86_64")
     run = CellRun(cell)
     error = BuildError("x86_64 kernel did not build: mm/memory.c:42: error: expected ';'")
-    failed_build_attempt(run, error, cell.build, tmp_path / cell_dir_name(cell), seed=7)
+    failed_build_attempt(run, error, tmp_path / cell_dir_name(cell), seed=7)
     info, rows = run.rows("20261123-010000")
     assert info.build_state == "fail"
     assert rows and all(r.state == "infra" for r in rows)

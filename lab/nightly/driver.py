@@ -12,6 +12,7 @@ import json
 import os
 import socket
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -114,44 +115,45 @@ def suites_of(cell: Cell) -> tuple[Suite, ...]:
     return tuple(suites[name] for name in cell.suites)
 
 
-def cell_request(cell: Cell, build: KernelBuild, suites: tuple[Suite, ...], seed: int,
-                 results_root: Path) -> RunRequest:
-    """The `lab run` of one attempt of a cell on its prebuilt kernel."""
-    arch = get_arch(cell.arch)
-    return RunRequest(arches=(arch,), suites=suites, build=cell.build.request(),
-                      results_root=results_root, kernel=str(build.dir), mmu=cell.mmu,
-                      pressure=cell.pressure, knobs=new_knobs(seed, cell.duration_s))
+def cell_request(cell: Cell, suites: tuple[Suite, ...], seed: int, results_root: Path,
+                 kernel: KernelBuild | None) -> RunRequest:
+    """The `lab run` of one attempt of a cell, on its prebuilt kernel (None: it has none)."""
+    return RunRequest(arches=(get_arch(cell.arch),), suites=suites, build=cell.build.request(),
+                      results_root=results_root, kernel=str(kernel.dir) if kernel else None,
+                      mmu=cell.mmu, pressure=cell.pressure,
+                      knobs=new_knobs(seed, cell.duration_s))
 
 
-def run_attempt(cell_run: CellRun, request: RunRequest, cell_dir: Path) -> ArchRun:
-    """One attempt of a cell in cell_dir/try<N>/, with its run.json and results.json."""
+def save_attempt(cell_run: CellRun, request: RunRequest, cell_dir: Path,
+                 run: Callable[[Path], ArchRun]) -> ArchRun:
+    """Make the cell's next attempt folder, cell_dir/try<N>/, let `run(attempt_dir)` fill it
+    and write its run.json and results.json."""
     attempt_dir = cell_dir / f"try{len(cell_run.attempts) + 1}"
     attempt_dir.mkdir(parents=True)
     started, start = time.strftime("%Y-%m-%dT%H:%M:%S"), time.monotonic()
-    (arch,) = request.arches
-    outcome = run_arch(request, arch, attempt_dir)
+    outcome = run(attempt_dir)
     write_reports(attempt_dir, request, [outcome], started, time.monotonic() - start,
                   complete=True)
     cell_run.attempts.append((attempt_dir, outcome))
     return outcome
 
 
-def failed_build_attempt(cell_run: CellRun, error: LabError, spec: BuildSpec, cell_dir: Path,
+def run_attempt(cell_run: CellRun, request: RunRequest, cell_dir: Path) -> ArchRun:
+    """One attempt of a cell on real guests."""
+    (arch,) = request.arches
+    return save_attempt(cell_run, request, cell_dir,
+                        lambda attempt_dir: run_arch(request, arch, attempt_dir))
+
+
+def failed_build_attempt(cell_run: CellRun, error: LabError, cell_dir: Path,
                          seed: int) -> None:
     """A cell whose kernel did not build: its programs are infra, saying 'build: ...'."""
-    attempt_dir = cell_dir / "try1"
-    attempt_dir.mkdir(parents=True)
-    suites = suites_of(cell_run.cell)
-    message = f"build: {error}"
-    outcome = ArchRun(cell_run.cell.arch, source=spec.source, series=spec.series,
-                      infra=str(error), records=infra_records(cell_run.cell.arch, suites, message))
-    request = RunRequest(arches=(get_arch(cell_run.cell.arch),), suites=suites,
-                         build=spec.request(), mmu=cell_run.cell.mmu,
-                         pressure=cell_run.cell.pressure,
-                         knobs=new_knobs(seed, cell_run.cell.duration_s))
-    write_reports(attempt_dir, request, [outcome], time.strftime("%Y-%m-%dT%H:%M:%S"), 0.0,
-                  complete=True)
-    cell_run.attempts.append((attempt_dir, outcome))
+    cell = cell_run.cell
+    suites = suites_of(cell)
+    request = cell_request(cell, suites, seed, cell_dir.parent, kernel=None)
+    outcome = ArchRun(cell.arch, source=cell.source, series=cell.series, infra=str(error),
+                      records=infra_records(cell.arch, suites, f"build: {error}"))
+    save_attempt(cell_run, request, cell_dir, lambda _: outcome)
 
 
 def run_cell(cell: Cell, build: KernelBuild | LabError, night_dir: Path, seed: int,
@@ -160,12 +162,12 @@ def run_cell(cell: Cell, build: KernelBuild | LabError, night_dir: Path, seed: i
     cell_run = CellRun(cell)
     cell_dir = night_dir / cell_dir_name(cell)
     if isinstance(build, LabError):
-        failed_build_attempt(cell_run, build, cell.build, cell_dir, seed)
+        failed_build_attempt(cell_run, build, cell_dir, seed)
         return cell_run
     suites = suites_of(cell)
     for repeat in range(cell.repeat):
         note(f"nightly: {cell.key}: run {repeat + 1}/{cell.repeat}")
-        outcome = run_attempt(cell_run, cell_request(cell, build, suites, seed, night_dir),
+        outcome = run_attempt(cell_run, cell_request(cell, suites, seed, night_dir, build),
                               cell_dir)
         for retry in range(options.retries):
             if not any(r.state == "infra" for r in outcome.records):
@@ -173,14 +175,14 @@ def run_cell(cell: Cell, build: KernelBuild | LabError, night_dir: Path, seed: i
             note(f"nightly: {cell.key}: infra results, retry {retry + 1}/{options.retries}")
             infra = {r.suite for r in outcome.records if r.state == "infra"}
             again = tuple(s for s in suites if s.name in infra) or suites
-            outcome = run_attempt(cell_run, cell_request(cell, build, again, seed, night_dir),
+            outcome = run_attempt(cell_run, cell_request(cell, again, seed, night_dir, build),
                                   cell_dir)
     failing = {r.suite for _, o in cell_run.attempts for r in o.records if r.state == "fail"}
     again = tuple(s for s in suites if s.name in failing)
     for rerun in range(options.reruns if again else 0):
         note(f"nightly: {cell.key}: {', '.join(s.name for s in again)} failed, "
              f"re-run {rerun + 1}/{options.reruns}")
-        run_attempt(cell_run, cell_request(cell, build, again, seed, night_dir), cell_dir)
+        run_attempt(cell_run, cell_request(cell, again, seed, night_dir, build), cell_dir)
     return cell_run
 
 
