@@ -10,6 +10,7 @@ import json
 import statistics
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -102,6 +103,6 @@ def summarize(results: list[ArchBench]) -> str:
     return "\n".join(lines)
 
 
-def write_bench(results: list[ArchBench], path: Path) -> None:
-    """Write the figures as JSON."""
+def write_bench(results: Sequence, path: Path) -> None:
+    """Write the figures (dataclasses) as JSON."""
     path.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")

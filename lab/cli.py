@@ -128,10 +128,19 @@ def cmd_boot(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from lab.bench import bench_arch, summarize, write_bench
+    from lab.bisect.bench import bench_bisect, summarize_bisects
 
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    if args.bisect:
+        sizes = [int(n) for n in args.bisect.split(",")]
+        bisects = [bench_bisect(arch.name, n) for arch in parse_arches(args.arch)
+                   for n in sizes]
+        write_bench(bisects, args.output)
+        print(summarize_bisects(bisects))
+        print(f"figures: {args.output}")
+        return 0
     results = [bench_arch(arch, args.source, args.boots, args.patch_changes)
                for arch in parse_arches(args.arch)]
-    args.output.parent.mkdir(parents=True, exist_ok=True)
     write_bench(results, args.output)
     print(summarize(results))
     print(f"figures: {args.output}")
@@ -161,11 +170,10 @@ def open_history(args: argparse.Namespace):
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from lab.arch.variants import parse_variants
     from lab.history.ingest import ingest_run_dir
     from lab.history.views import case_history_view
+    from lab.terminal import console
 
     if args.last < 1:
         raise UsageError(f"--last {args.last}: show at least one run")
@@ -182,17 +190,16 @@ def cmd_history(args: argparse.Namespace) -> int:
         if not history:
             raise UsageError(f"no results of {args.test!r} in {db.path} for these filters; "
                              "`lab history --import results/<run id>` adds a run")
-        Console().print(case_history_view(args.test, history, args.last))
+        console().print(case_history_view(args.test, history, args.last))
     return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from lab.arch.variants import parse_variants
     from lab.history.compare import compare_runs, cross_arch
     from lab.history.ingest import run_from
     from lab.history.views import compare_view, cross_arch_view
+    from lab.terminal import console
 
     variants = parse_variants(args.arch or "")
     if len(args.runs) != (1 if variants else 2):
@@ -205,17 +212,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
         else:
             a, b = (run_from(db, ref) for ref in args.runs)
             view = compare_view(a.run.run_id, b.run.run_id, compare_runs(a, b), args.changed)
-    Console().print(view)
+    console().print(view)
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from lab.history.ingest import run_from
     from lab.report.collect import collect_report
     from lab.report.terminal import summary_view
     from lab.report.write import write_report
+    from lab.terminal import console
 
     if args.last < 1:
         raise UsageError(f"--last {args.last}: plot at least one run")
@@ -228,7 +234,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                              "is gone: give the directory where it is now")
         report = collect_report(db, record, run_dir, last=args.last)
     files = write_report(report, run_dir)
-    Console().print(summary_view(report, files))
+    console().print(summary_view(report, files))
     return report.exit_status
 
 
@@ -239,6 +245,44 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     options = NightlyOptions(results_root=args.results, slots=args.slots, retries=args.retries,
                              reruns=args.reruns, seed=args.seed)
     return nightly(NightlyJob(args.matrix, options, history=args.history, keep=args.keep))
+
+
+def cmd_bisect(args: argparse.Namespace) -> int:
+    from lab.bisect import command
+    from lab.bisect.state import load_state
+    from lab.errors import InfraError
+    from lab.suites import parse_duration
+
+    forms = [bool(args.tree), bool(args.series), bool(args.resume), bool(args.from_regression)]
+    if sum(forms) != 1:
+        raise UsageError("give one of --tree (with --good/--bad), --series (with --source), "
+                         "--resume ID or --from-regression RUN CASE")
+    options = command.BisectOptions(
+        arch=args.arch, test=args.test or "", repeat=args.repeat, pressure=args.pressure,
+        timeout_s=args.timeout, flavour=args.flavour, fragments=tuple(args.fragments),
+        jobs=args.jobs, seed=args.seed, duration_s=parse_duration(args.duration),
+        titles=tuple(args.oops), history=args.history or history_path())
+    if (args.tree or args.series) and not args.test:
+        raise UsageError("--test SUITE/PROGRAM/CASE: the test that fails")
+    try:
+        if args.resume:
+            state = load_state(args.resume)
+        elif args.tree:
+            if not (args.good and args.bad):
+                raise UsageError("--tree needs --good REV and --bad REV")
+            state = command.git_state(args.tree, args.good, args.bad, options)
+        elif args.series:
+            state = command.series_state(args.source, args.series, options)
+        else:
+            run_id, case = args.from_regression
+            regression = command.from_history(options.history, run_id, case, args.cell)
+            print(f"regression of {regression.test} in {regression.cell}: last good run "
+                  f"{regression.good_run}, failing run {regression.bad_run}")
+            state = command.regression_state(regression, options)
+        return command.bisect(state)
+    except InfraError as e:
+        print(f"lab: {e.kind}: {e}", file=sys.stderr)
+        return 3
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -298,6 +342,9 @@ def parser() -> argparse.ArgumentParser:
     be.add_argument("--boots", type=int, default=5, help="boots to time per arch")
     be.add_argument("--patch-changes", type=int, default=2,
                     help="one-line patch changes to time per arch")
+    be.add_argument("--bisect", metavar="N[,N...]",
+                    help="instead: time whole bisects of the demo history over N candidates "
+                         "(multiples of 16, e.g. 16,64)")
     be.add_argument("--output", type=Path, default=Path("results/bench.json"))
     be.set_defaults(func=cmd_bench)
 
@@ -353,6 +400,45 @@ def parser() -> argparse.ArgumentParser:
                    "the history keeps their results)")
     n.add_argument("--seed", type=int, help="seed for every cell (default: a new one)")
     n.set_defaults(func=cmd_nightly)
+
+    bi = sub.add_parser("bisect", help="find the commit, or the patch of a series, that "
+                        "made a test fail; exit status 0 when a culprit is confirmed, 1 when "
+                        "none is, 3 when the bad end cannot be built or run")
+    bi.add_argument("--tree", type=Path, help="a git tree holding the commits (never modified)")
+    bi.add_argument("--good", help="a revision of --tree where the test passes")
+    bi.add_argument("--bad", help="a revision of --tree where it fails")
+    bi.add_argument("--source", default="debian-6.1",
+                    help="with --series: the source the series applies to")
+    bi.add_argument("--series", type=Path, help="bisect the patches of this series (a quilt "
+                    "folder or an mbox): patch k is bad if the kernel with patches 1..k fails")
+    bi.add_argument("--resume", metavar="ID", help="go on with an interrupted bisect, or show "
+                    "the report of a finished one")
+    bi.add_argument("--from-regression", nargs=2, metavar=("RUN", "CASE"),
+                    help="bisect a regression of the history: the case's cell, its last good "
+                    "and its failing kernel")
+    bi.add_argument("--cell", help="with --from-regression: the cell, when the case failed in "
+                    "several")
+    bi.add_argument("--arch", default="x86_64",
+                    help="arch variant: x86_64, ppc64 (radix MMU) or ppc64-hash")
+    bi.add_argument("--test", help="SUITE/PROGRAM/CASE as `lab history` names it (e.g. "
+                    "smoke/smoke/remap_file_pages), PROGRAM/CASE, or boot/boot")
+    bi.add_argument("--oops", action="append", default=[], metavar="TITLE",
+                    help="a kernel report title that is the failure too, as the lab names it "
+                    "(e.g. 'WARNING in foo'; repeatable)")
+    bi.add_argument("--repeat", type=int, default=0, help="runs per candidate (default: 1, or "
+                    "3 to 5 when the test was flaky in the history)")
+    bi.add_argument("--pressure", default="none", help="memory-pressure profile of the runs")
+    bi.add_argument("--timeout", type=float, default=0.0, metavar="SECONDS",
+                    help="per run of the test's program (default: its own)")
+    bi.add_argument("--seed", type=int, help="seed of the first run of each candidate (run i "
+                    "uses seed + i; default: the failing run's, else a new one)")
+    bi.add_argument("--duration", default="0", help="as `lab run --duration`")
+    bi.add_argument("--flavour", default="tiny", choices=list(FLAVOURS))
+    bi.add_argument("--config", type=Path, action="append", default=[], dest="fragments",
+                    help="extra config fragment (repeatable)")
+    bi.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
+    bi.add_argument("--history", type=Path, help=hist_help)
+    bi.set_defaults(func=cmd_bisect)
 
     d = sub.add_parser("doctor", help="check host tools, kernel sources and KVM")
     d.add_argument("--probe-kvm", action="store_true",

@@ -6,13 +6,14 @@ from rich.console import Console
 from rich.table import Table
 
 from lab.job import ArchRun
+from lab.terminal import console as default_console
 
 STYLE = {"pass": "green", "fail": "bold red", "skip": "yellow", "infra": "magenta"}
 
 
 def print_summary(runs: list[ArchRun], run_dir, console: Console | None = None) -> None:
     """A table of every case, then counts per arch and the report location."""
-    console = console or Console()
+    console = console or default_console()
     table = Table(title=f"faultlab run {run_dir.name}")
     for column in ("arch", "suite", "case", "state", "message"):
         table.add_column(column)

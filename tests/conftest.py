@@ -1,16 +1,24 @@
-"""Fixtures of the lab's own tests: runs of the history made from short descriptions, and
-results directories made from a recorded run."""
+"""Fixtures of the lab's own tests: runs of the history made from short descriptions,
+results directories made from a recorded run, and a simulated bench for bisects."""
 
 import json
 import shutil
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from lab.arch.variants import get_variant
+from lab.bisect.policy import RunResult
+from lab.bisect.steps import Built
+from lab.errors import BuildError
 from lab.history.model import CellInfo, KernelIdentity, ResultRow, RunInfo, RunRecord
+from lab.kernel.build import BuildRequest
+from lab.kernel.gitrepo import git, init_repo
 from lab.results.oracle import find_problems, load_allowlist, parse_kernel_log
 
 STATES = {"p": "pass", "f": "fail", "s": "skip", "i": "infra"}
@@ -72,3 +80,84 @@ def regressed_runs(tmp_path, monkeypatch) -> tuple[Path, Path]:
                   details="\n\n".join(p.report for p in problems))
     (second / "results.json").write_text(json.dumps(results))
     return first, second
+
+
+@dataclass
+class SimBench:
+    """A bisect bench without kernels: each candidate is a number read from what its build
+    request names, a build of an unbuildable number fails like a compile error, and each run
+    is a function of (number, run index). Kernels with the same digest are identical."""
+
+    value_of: Callable[[BuildRequest], int]
+    outcome: Callable[[int, int], RunResult]
+    unbuildable: frozenset[int] = frozenset()
+    digest_of: Callable[[int], str] = str
+    interrupt_at_build: int | None = None  # the n-th build (from 0) raises KeyboardInterrupt
+    builds: list[int] = field(default_factory=list)
+    runs: list[tuple[int, int]] = field(default_factory=list)
+
+    def build(self, request: BuildRequest) -> Built:
+        value = self.value_of(request)
+        if self.interrupt_at_build == len(self.builds):
+            raise KeyboardInterrupt
+        self.builds.append(value)
+        if value in self.unbuildable:
+            raise BuildError(f"x86_64 kernel build failed\nmm/mremap.c:966:9: error: expected "
+                             f"';' before 'if' (candidate {value})")
+        return Built(f"b{value:04d}", f"/builds/b{value:04d}", self.digest_of(value), 1.0)
+
+    def run(self, built: Built, index: int, run_dir: Path) -> RunResult:
+        value = int(built.build_id[1:])
+        self.runs.append((value, index))
+        return self.outcome(value, index)
+
+
+def git_value(repo: Path) -> Callable[[BuildRequest], int]:
+    """The number in value.txt at the commit a 'git:PATH@SHA' request names."""
+    return lambda request: int(git(repo, "show", f"{request.source.rpartition('@')[2]}:value.txt"))
+
+
+def series_value(request: BuildRequest) -> int:
+    """How many patches a candidate of a series bisect applies."""
+    if request.series is None:
+        return 0
+    return len((request.series / "series").read_text().split())
+
+
+def fails_from(culprit: int) -> Callable[[int, int], RunResult]:
+    """Runs fail the test from `culprit` on, pass before it."""
+    def outcome(value: int, index: int) -> RunResult:
+        if value >= culprit:
+            return RunResult("fail", message="data mismatch at page 3", details="# FAIL: x")
+        return RunResult("pass")
+    return outcome
+
+
+@pytest.fixture
+def value_repo(tmp_path) -> tuple[Path, list[str]]:
+    """A git repository of 20 commits; commit i sets value.txt to i; its commit ids."""
+    repo = tmp_path / "user-repo"
+    repo.mkdir()
+    init_repo(repo)
+    commits = []
+    for i in range(20):
+        (repo / "value.txt").write_text(f"{i}\n")
+        git(repo, "add", "value.txt")
+        git(repo, "commit", "-q", "-m", f"value {i}", "--author", f"Dev {i} <dev{i}@example.org>")
+        commits.append(git(repo, "rev-parse", "HEAD"))
+    return repo, commits
+
+
+@pytest.fixture
+def bisect_cache(tmp_path, monkeypatch) -> Path:
+    """A fresh lab cache (bisect states, scratch clones) and no history."""
+    monkeypatch.setenv("FAULTLAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("FAULTLAB_HISTORY", str(tmp_path / "no-history.sqlite"))
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def sim() -> SimpleNamespace:
+    """The simulated bisect bench and its helpers."""
+    return SimpleNamespace(Bench=SimBench, git_value=git_value, series_value=series_value,
+                           fails_from=fails_from)

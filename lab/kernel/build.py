@@ -27,7 +27,7 @@ from lab.kernel import coverage, extmod
 from lab.kernel.gitrepo import git, run_git
 from lab.kernel.inspect import check_identity, inspect_vmlinux
 from lab.kernel.series import Series, apply_series, load_series
-from lab.kernel.source import Source, resolve_source
+from lab.kernel.source import Source, resolve_source, source_slug
 from lab.kernel.toolchain import require, toolchain
 from lab.progress import note, step
 
@@ -45,6 +45,10 @@ class BuildRequest:
     fragments: tuple[Path, ...] = ()
     coverage: bool = False  # gcov counters for mm/ (lab/kernel/coverage.py)
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # Build in the tree of this source spec instead of the source's own: the commits of a
+    # bisect ('git:PATH@SHA', a tree each) share the tree of 'git:PATH' and build
+    # incrementally. The artifact does not depend on it.
+    tree_of: str = ""
 
     def reproducer(self) -> str:
         """The lab command line that makes this build."""
@@ -168,10 +172,7 @@ def prepared_tree(request: BuildRequest) -> Iterator[Prepared]:
     if request.coverage:
         fragments += (coverage.FRAGMENT,)
     source = resolve_source(request.source)
-    # One reusable tree per source, arch, flavour and coverage: switching between them would
-    # rebuild everything.
-    tree_name = f"{source.slug}-{arch.name}-{request.flavour}" + ("-gcov" * request.coverage)
-    with build_tree(tree_name) as tree:
+    with build_tree(build_tree_name(request, source)) as tree:
         start = time.monotonic()
         prepare_tree(tree.src, source.repo, source.commit)
         if series:
@@ -186,6 +187,13 @@ def prepared_tree(request: BuildRequest) -> Iterator[Prepared]:
             config_text = configure(tree, arch, request.flavour, fragments)
         timings = {"prepare_s": prepare_s, "config_s": time.monotonic() - start}
         yield Prepared(tree, source, series, fragments, tree_hash, config_text, timings)
+
+
+def build_tree_name(request: BuildRequest, source: Source) -> str:
+    """One reusable tree per source (or `tree_of`), arch, flavour and coverage: switching
+    between them would rebuild everything."""
+    slug = source_slug(request.tree_of) if request.tree_of else source.slug
+    return f"{slug}-{request.arch.name}-{request.flavour}" + ("-gcov" * request.coverage)
 
 
 def configure_kernel(request: BuildRequest) -> str:
@@ -294,6 +302,9 @@ def make_env() -> dict[str, str]:
         "KBUILD_BUILD_TIMESTAMP": "2000-01-01",
         "KBUILD_BUILD_USER": "faultlab",
         "KBUILD_BUILD_HOST": "faultlab",
+        # Not a count of the builds in the tree ("#7"), so that the same tree and config
+        # give the same vmlinux: a bisect tells a commit that changes nothing built.
+        "KBUILD_BUILD_VERSION": "1",
         "CCACHE_DIR": str(paths.cache_dir("ccache")),
         # Paths relative to the trees make objects shareable between build trees.
         "CCACHE_BASEDIR": str(paths.cache_dir("trees")),

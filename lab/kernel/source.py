@@ -29,9 +29,14 @@ class Source:
     @property
     def slug(self) -> str:
         """A short name usable in paths."""
-        digest = hashlib.sha256(self.spec.encode()).hexdigest()[:8]
-        readable = "".join(c if c.isalnum() or c in "-." else "-" for c in self.spec)[-40:]
-        return f"{readable.strip('-')}-{digest}"
+        return source_slug(self.spec)
+
+
+def source_slug(spec: str) -> str:
+    """A short name for a source spec, usable in paths: its readable tail and a hash."""
+    digest = hashlib.sha256(spec.encode()).hexdigest()[:8]
+    readable = "".join(c if c.isalnum() or c in "-." else "-" for c in spec)[-40:]
+    return f"{readable.strip('-')}-{digest}"
 
 
 def named_sources() -> dict[str, dict]:

@@ -3,8 +3,6 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from rich.console import Console
-
 from lab import paths
 from lab.history.store import HistoryStore
 from lab.nightly.driver import NightlyOptions, run_night
@@ -14,6 +12,7 @@ from lab.progress import note
 from lab.report.collect import collect_report
 from lab.report.terminal import summary_view
 from lab.report.write import write_report
+from lab.terminal import console
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ def nightly(job: NightlyJob) -> int:
         files = write_report(report, night_dir)
         for old in prune_nights(job.options.results_root, job.keep):
             note(f"nightly: removed the results of {old.name} (kept the newest {job.keep})")
-    Console().print(summary_view(report, files))
+    console().print(summary_view(report, files))
     note(disk_usage(job.options.results_root, history).describe())
     note(f"nightly {record.run.run_id}: history {history}, report {files.html}")
     return report.exit_status
