@@ -130,19 +130,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from lab.bench import bench_arch, summarize, write_bench
     from lab.bisect.bench import bench_bisect, summarize_bisects
 
-    args.output.parent.mkdir(parents=True, exist_ok=True)
     if args.bisect:
         sizes = [int(n) for n in args.bisect.split(",")]
         bisects = [bench_bisect(arch.name, n) for arch in parse_arches(args.arch)
                    for n in sizes]
-        write_bench(bisects, args.output)
-        print(summarize_bisects(bisects))
-        print(f"figures: {args.output}")
-        return 0
-    results = [bench_arch(arch, args.source, args.boots, args.patch_changes)
-               for arch in parse_arches(args.arch)]
+        results, lines = bisects, summarize_bisects(bisects)
+    else:
+        archs = [bench_arch(arch, args.source, args.boots, args.patch_changes)
+                 for arch in parse_arches(args.arch)]
+        results, lines = archs, summarize(archs)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
     write_bench(results, args.output)
-    print(summarize(results))
+    print(lines)
     print(f"figures: {args.output}")
     return 0
 

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 
 from lab import paths
 from lab.bisect.command import BisectOptions, bisect, git_state
-from lab.bisect.demo import DEMO_CULPRIT, DEMO_TEST, make_demo_history
+from lab.bisect.demo import DEMO_CULPRIT, DEMO_SERIES, DEMO_TEST, make_demo_history
 from lab.errors import UsageError
-
-DEMO_PATCHES = 16
+from lab.kernel.series import load_series
 
 
 @dataclass
@@ -37,11 +36,11 @@ class BisectBench:
 
 def bench_bisect(arch: str, candidates: int) -> BisectBench:
     """Bisect the demonstration history padded to `candidates` commits on `arch`."""
-    if candidates % DEMO_PATCHES:
-        raise UsageError(f"--bisect {candidates}: a multiple of the demo's {DEMO_PATCHES} "
-                         "patches")
+    patches = len(load_series(DEMO_SERIES).patches)
+    if candidates < patches or candidates % patches:
+        raise UsageError(f"--bisect {candidates}: a multiple of the demo's {patches} patches")
     demo = make_demo_history(paths.cache_dir("bisect-demo") / "linux.git",
-                             fillers=candidates // DEMO_PATCHES - 1)
+                             fillers=candidates // patches - 1)
     state = git_state(demo.repo, demo.base, demo.tip,
                       BisectOptions(arch=arch, test=DEMO_TEST, repeat=1))
     cached_before = {p.name for p in paths.cache_dir("builds").iterdir()}
