@@ -17,9 +17,13 @@ from lab.progress import note
 ROLES: tuple[Role, Role] = ("culprit", "parent")
 
 
+def same_kernel(digest: str, other: str) -> bool:
+    """Both kernels were built and are the same bytes."""
+    return bool(digest) and digest == other
+
+
 def identical_kernels(culprit: Step, parent: Step) -> bool:
-    """Both were built and their kernels are the same bytes."""
-    return bool(culprit.kernel_digest) and culprit.kernel_digest == parent.kernel_digest
+    return same_kernel(culprit.kernel_digest, parent.kernel_digest)
 
 
 def judge(culprit: Step, parent: Step) -> Result:
@@ -60,7 +64,7 @@ def confirm(bench: Bench, plan: Plan, key: str, signature: Signature, repeat: in
                                       for role in ROLES if role not in done}
     digests = {role: done[role].kernel_digest if role in done else digest_of(built[role])
                for role in ROLES}
-    same = bool(digests["culprit"]) and digests["culprit"] == digests["parent"]
+    same = same_kernel(digests["culprit"], digests["parent"])
     for role in ROLES:
         if role in done:
             continue
