@@ -39,6 +39,24 @@ def _add_guest_options(p: argparse.ArgumentParser) -> None:
                    help="memory-pressure profile (testsuites/pressure/profiles.toml)")
 
 
+def _add_target_options(p: argparse.ArgumentParser) -> None:
+    t = p.add_argument_group("remote target (README: Remote targets)")
+    t.add_argument("--target", metavar="ssh://USER@HOST[:PORT]",
+                   help="run the suites on this already booted machine instead of a lab guest")
+    t.add_argument("--ssh-key", type=Path,
+                   help="private key file (default: the SSH agent and ~/.ssh keys)")
+    t.add_argument("--known-hosts", type=Path,
+                   help="known_hosts file with the target's host key (default ~/.ssh/known_hosts)")
+    t.add_argument("--target-dir", default="/var/tmp/faultlab",
+                   help="where the programs and modules go on the target")
+    t.add_argument("--target-tmpfs", default="/dev/shm", help="a tmpfs directory on the target")
+    t.add_argument("--target-ext4", default="",
+                   help="an ext4 directory on the target (default: none, ext4 cases skip)")
+    t.add_argument("--target-kernel-build", default="", metavar="BUILD|DIR",
+                   help="the target kernel's lab build id, or its kernel build directory, "
+                   "for the lab's modules (default: suites that load one skip)")
+
+
 def build_request(args: argparse.Namespace, arch_name: str) -> BuildRequest:
     """A BuildRequest from the common kernel options."""
     return BuildRequest(arch=get_arch(arch_name), source=args.source, series=args.series,
@@ -89,7 +107,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     from lab.summary import print_summary
 
-    arches = tuple(parse_arches(args.arch))
+    if args.target:
+        arches = tuple(parse_arches(args.arch or ",".join(ARCHES)))
+    else:
+        arches = tuple(parse_arches(args.arch or "x86_64"))
     if args.kernel and len(arches) != 1:
         raise UsageError("--kernel names one build: give a single --arch")
     suites = select_suites(args.suite)
@@ -101,28 +122,53 @@ def cmd_run(args: argparse.Namespace) -> int:
                          mmu=args.mmu, memory_mb=args.memory, pressure=args.pressure,
                          knobs=new_knobs(args.seed, parse_duration(args.duration),
                                          module_params))
-    run_dir, runs = run_lab(request)
+    run_dir, runs = run_lab(request, remote_parts(args, request))
     print_summary(runs, run_dir)
     record_run(args, run_dir, module_params)
     states = {r.state for run in runs for r in run.records}
     return 1 if "fail" in states else 3 if "infra" in states else 0
 
 
+def remote_parts(args: argparse.Namespace, request) -> list:
+    """`--target`: the run's one part, the remote target; none without it."""
+    if not args.target:
+        return []
+    from functools import partial
+
+    from lab.remote.run import RemoteTarget, run_target
+    from lab.transport.ssh import SshOptions
+    from lab.transport.url import parse_target
+
+    if args.kernel:
+        raise UsageError("--kernel boots a lab guest; a --target runs its own kernel (give "
+                         "its build with --target-kernel-build)")
+    target = RemoteTarget(parse_target(args.target),
+                          SshOptions(args.ssh_key, args.known_hosts),
+                          args.target_dir, args.target_tmpfs, args.target_ext4,
+                          args.target_kernel_build)
+    return [partial(run_target, request, target)]
+
+
 def cmd_boot(args: argparse.Namespace) -> int:
     from lab.accel import choose_accel
     from lab.image.initramfs import build_initramfs
+    from lab.image.ssh_image import require_ssh
     from lab.pressure import get_profile
     from lab.pressure_session import machine_for
     from lab.suites import all_suites
     from lab.vm.interactive import interactive_console
+    from lab.vm.ports import free_port
     from lab.vm.qemu import MachineSpec
 
     arch = get_arch(args.arch)
+    if args.ssh:
+        require_ssh(arch)  # before a kernel build
     build = kernel_for(args, arch.name)
-    image = build_initramfs(arch, list(all_suites().values()), kernel=build)
+    image = build_initramfs(arch, list(all_suites().values()), kernel=build, ssh=args.ssh)
     spec = machine_for(get_profile(args.pressure), MachineSpec(
         arch, build.boot_image, image.path, memory_mb=args.memory,
-        accel=choose_accel(arch, args.accel), mmu=args.mmu))
+        accel=choose_accel(arch, args.accel), mmu=args.mmu,
+        ssh_port=free_port() if args.ssh else 0))
     return interactive_console(spec, args.results / "boot")
 
 
@@ -316,7 +362,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--history", type=Path, help=hist_help)
     r.add_argument("--no-history", action="store_true",
                    help="do not record the run in the history")
-    r.set_defaults(func=cmd_run)
+    _add_target_options(r)
+    r.set_defaults(func=cmd_run, arch=None)
 
     c = sub.add_parser("coverage", help="line coverage of the target mm functions per suite "
                        "(builds a gcov kernel)")
@@ -333,6 +380,8 @@ def parser() -> argparse.ArgumentParser:
     _add_kernel_options(bo)
     _add_guest_options(bo)
     bo.add_argument("--results", type=Path, default=Path("results"), help="console log root")
+    bo.add_argument("--ssh", action="store_true", help="start an SSH server in the guest "
+                    "(x86_64) on a free port of 127.0.0.1, and print how to log in")
     bo.set_defaults(func=cmd_boot)
 
     be = sub.add_parser("bench", help="measure rebuild, boot and smoke times (figures only)")

@@ -24,6 +24,7 @@ from lab.pressure_session import machine_for, prepare_boot
 from lab.progress import note
 from lab.runner import run_program
 from lab.suites import Knobs, Suite, new_knobs
+from lab.transport.base import run_required
 from lab.vm.guest import Guest
 from lab.vm.qemu import MachineSpec
 
@@ -54,7 +55,7 @@ class SuiteCoverage:
 
 
 def reset_counters(guest: Guest) -> None:
-    guest.run_required(["@write", RESET, "1"], f"cannot reset gcov counters ({RESET})", 60)
+    run_required(guest, ["@write", RESET, "1"], f"cannot reset gcov counters ({RESET})", 60)
 
 
 def read_counters(guest: Guest, build: KernelBuild, dest: Path) -> int:

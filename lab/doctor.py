@@ -28,7 +28,7 @@ class ToolStatus:
 
 
 # How each program tells its version, where it is not --version.
-VERSION_FLAGS = {"mkfs.ext4": "-V", "busybox": "--help"}
+VERSION_FLAGS = {"mkfs.ext4": "-V", "busybox": "--help", "dropbearkey": "-h"}
 
 
 def check_tools() -> list[ToolStatus]:

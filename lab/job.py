@@ -3,8 +3,10 @@
 import json
 import socket
 import time
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from lab.accel import choose_accel
@@ -58,6 +60,7 @@ class ArchRun:
     kernel_log: str = ""
     records: list[CaseRecord] = field(default_factory=list)
     infra: str = ""
+    target: str = ""  # a remote target's URL and identity; '' for a lab guest
 
 
 def new_run_dir(root: Path) -> Path:
@@ -209,9 +212,11 @@ def write_reports(run_dir: Path, request: RunRequest, runs: list[ArchRun], start
     (run_dir / "run.json").write_text(json.dumps(summary, indent=2) + "\n")
 
 
-def run_lab(request: RunRequest) -> tuple[Path, list[ArchRun]]:
-    """Run every arch, writing the reports after each one, so an interrupted run keeps the
-    results of the arches it finished ("complete": false in run.json)."""
+def run_lab(request: RunRequest, parts: Sequence[Callable[[Path], ArchRun]] = ()
+            ) -> tuple[Path, list[ArchRun]]:
+    """Run every arch (or the given parts, e.g. a remote target), writing the reports after
+    each one, so an interrupted run keeps the results of the parts it finished ("complete":
+    false in run.json)."""
     run_dir = new_run_dir(request.results_root)
     note(f"seed {request.knobs.seed} (`lab run --seed {request.knobs.seed}` repeats this run)")
     if request.knobs.module_params:
@@ -220,8 +225,8 @@ def run_lab(request: RunRequest) -> tuple[Path, list[ArchRun]]:
     runs: list[ArchRun] = []
     complete = False
     try:
-        for arch in request.arches:
-            runs.append(run_arch(request, arch, run_dir))
+        for part in parts or [partial(run_arch, request, arch) for arch in request.arches]:
+            runs.append(part(run_dir))
             write_reports(run_dir, request, runs, started, time.monotonic() - start,
                           complete=False)
         complete = True

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from lab.errors import InfraError
 from lab.pressure import REPORTED, PressureProfile, not_reached, parse_vmstat, vmstat_delta
+from lab.transport.base import run_required
 from lab.vm.guest import Guest
 from lab.vm.qemu import MachineSpec
 
@@ -55,7 +56,7 @@ def _teardown(guest: Guest, *args: str) -> None:
 
 def _setup(guest: Guest, argv: list[str], timeout_s: float = 120) -> None:
     """One guest command of the pressure setup; its failure is an infrastructure error."""
-    guest.run_required(argv, f"pressure setup failed: {' '.join(argv)}", timeout_s)
+    run_required(guest, argv, f"pressure setup failed: {' '.join(argv)}", timeout_s)
 
 
 def _labctl(guest: Guest, *args: str) -> None:

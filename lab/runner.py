@@ -15,8 +15,9 @@ from lab.results.ktap import ProgramStatus, Status, Suite, parse_ktap
 from lab.results.oracle import Problem, find_problems, load_allowlist, parse_console, parse_kmsg
 from lab.results.records import CaseRecord
 from lab.suites import Knobs, Program
+from lab.transport.base import Transport, run_required
 from lab.vm.agent import CommandResult
-from lab.vm.guest import Guest, GuestCrashed
+from lab.vm.guest import GuestCrashed
 
 STATE = {Status.PASS: "pass", Status.SKIP: "skip", Status.FAIL: "fail", Status.CRASHED: "fail"}
 # Counters recorded around a program that prints no KTAP: the proof that it faulted.
@@ -76,21 +77,21 @@ class ProgramOutcome:
         return "\n".join(lines)
 
 
-def read_kernel_log(guest: Guest, log: Path) -> list[Problem]:
-    """Append the guest's new kernel messages to `log` and return what the oracle finds."""
-    text = guest.kmsg()
+def read_kernel_log(target: Transport, log: Path) -> list[Problem]:
+    """Append the target's new kernel messages to `log` and return what the oracle finds."""
+    text = target.kmsg()
     with open(log, "a") as f:
         f.write(text)
     return find_problems(parse_kmsg(text), load_allowlist())
 
 
-def run_program(guest: Guest, arch: ArchProfile, program: Program, knobs: Knobs, outdir: Path,
+def run_program(guest: Transport, arch: ArchProfile, program: Program, knobs: Knobs, outdir: Path,
                 kernel_log: Path, profile: PressureProfile | None = None) -> ProgramOutcome:
     """Run one program (under a pressure profile, if given, and with its sysctls), save its
     output, judge it, and check the kernel log it caused."""
     outdir.mkdir(parents=True, exist_ok=True)
     pressure = None
-    argv, timeout_s = program.argv(arch, knobs), program.timeout_for(knobs)
+    argv, timeout_s = program.argv(arch, knobs, guest.paths), program.timeout_for(knobs)
     try:
         run_setup(guest, program, knobs)
         saved = set_sysctls(guest, program.sysctl)
@@ -104,7 +105,7 @@ def run_program(guest: Guest, arch: ArchProfile, program: Program, knobs: Knobs,
         faults = fault_counts(before, vmstat(guest)) if before else ""
         set_sysctls(guest, saved)
     except GuestCrashed as e:
-        console = guest.qemu.console_text()
+        console = guest.crash_evidence()
         ktap = parse_ktap("", program_status=ProgramStatus("error", 0))
         problems = find_problems(parse_console(console), load_allowlist())
         return ProgramOutcome(arch.name, program, None, ktap, problems, crash=str(e))
@@ -120,10 +121,10 @@ def run_program(guest: Guest, arch: ArchProfile, program: Program, knobs: Knobs,
     return ProgramOutcome(arch.name, program, result, ktap, problems, pressure=pressure)
 
 
-def run_setup(guest: Guest, program: Program, knobs: Knobs) -> None:
+def run_setup(guest: Transport, program: Program, knobs: Knobs) -> None:
     """The program's setup commands; one that fails is an infrastructure error."""
-    for command in program.setup_commands(guest.boot.hello.release, knobs):
-        guest.run_required(command, f"setup of {program.suite}/{program.name} failed: "
+    for command in program.setup_commands(guest.hello.release, knobs, guest.paths):
+        run_required(guest, command, f"setup of {program.suite}/{program.name} failed: "
                            f"{' '.join(command)}", timeout_s=120)
 
 
@@ -138,7 +139,8 @@ def judge(program: Program, result: CommandResult) -> Suite:
     return whole_program_skip(ktap, program.name, output, status, program.exit_status)
 
 
-def set_sysctls(guest: Guest, settings: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+def set_sysctls(guest: Transport,
+                settings: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
     """Write sysctls ("vm.overcommit_memory" = "1"); returns the old values, to restore."""
     old = []
     for key, value in settings:

@@ -10,6 +10,7 @@ from lab import paths
 from lab.arch import ArchProfile
 from lab.errors import UsageError
 from lab.results.exitstatus import ExitStatusRules
+from lab.transport.base import GUEST_PATHS, TargetPaths
 
 OUTPUTS = ("ktap", "exit-status")
 
@@ -105,22 +106,26 @@ class Program:
         """How long the program is asked to run: the run's duration, or its default."""
         return knobs.duration_s or self.default_duration_s
 
-    def argv(self, arch: ArchProfile, knobs: Knobs) -> list[str]:
-        """The guest command line, with arch parameters and run knobs filled in."""
+    def argv(self, arch: ArchProfile, knobs: Knobs, paths: TargetPaths = GUEST_PATHS) -> list[str]:
+        """The target's command line, with arch parameters, run knobs and the target's
+        paths filled in."""
         values = {"page_size": arch.page_size, "arch": arch.name, "seed": knobs.seed,
-                  "duration_s": self.duration_s(knobs)}
-        return [f"/lab/bin/{self.file}", *(a.format(**values) for a in self.args)]
+                  "duration_s": self.duration_s(knobs), "tmpfs": paths.tmpfs,
+                  "ext4": paths.ext4}
+        return [f"{paths.bindir}/{self.file}", *(a.format(**values) for a in self.args)]
 
     def timeout_for(self, knobs: Knobs) -> float:
         """The program's own timeout plus the time it was asked to repeat its cases."""
         return self.timeout_s + 1.5 * self.duration_s(knobs)
 
-    def setup_commands(self, release: str, knobs: Knobs) -> list[list[str]]:
-        """The setup commands for a guest running `release`; a command that loads a module
+    def setup_commands(self, release: str, knobs: Knobs,
+                       paths: TargetPaths = GUEST_PATHS) -> list[list[str]]:
+        """The setup commands for a target running `release`; a command that loads a module
         (an argument ending in .ko) gets the run's parameters for that module appended."""
         commands = []
+        values = {"bindir": paths.bindir, "moddir": paths.moddir.format(release=release)}
         for argv in self.setup:
-            command = [a.format(release=release) for a in argv]
+            command = [a.format(**values) for a in argv]
             for module in (Path(a).stem for a in command if a.endswith(".ko")):
                 command += [f"{p.name}={p.value}" for p in knobs.module_params
                             if p.module == module]

@@ -25,6 +25,8 @@ def print_summary(runs: list[ArchRun], run_dir, console: Console | None = None) 
     for run in runs:
         counts = Counter(r.state for r in run.records)
         boots = ", ".join(f"{b:.1f}s" for b in run.boot_s) or "-"
-        console.print(f"{run.arch}: kernel {run.build_id or '-'} ({run.release or '-'}), "
-                      f"boot {boots}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+        where = (f"target {run.target}" if run.target else
+                 f"kernel {run.build_id or '-'} ({run.release or '-'}), boot {boots}")
+        console.print(f"{run.arch}: {where}: "
+                      + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     print(f"report: {run_dir}/results.json, {run_dir}/junit.xml", flush=True)

@@ -1,10 +1,11 @@
 """The guest agent (images/agent/agent.c) speaks its wire protocol correctly.
 
-The agent is compiled with gcc and served over a socketpair with `--fd`, which skips
-its PID-1 duties; see images/agent/README.md for the protocol.
+The agent is compiled with gcc and served over a socketpair with `--fd`, or over two pipes
+with `--stdio`, which skip its PID-1 duties; see images/agent/README.md for the protocol.
 """
 
 import os
+import select
 import socket
 import subprocess
 import time
@@ -97,6 +98,27 @@ class AgentReader:
     def call(self, req_id: int, argv: list, timeout_ms: int = 0) -> dict:
         self.run(req_id, argv, timeout_ms)
         return self.collect(req_id)
+
+
+class PipeChannel:
+    """The host's ends of an agent run with --stdio, with the socket calls AgentReader uses."""
+
+    def __init__(self, proc: subprocess.Popen):
+        self.proc = proc
+        self.timeout: float | None = None
+
+    def sendall(self, data: bytes) -> None:
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def settimeout(self, timeout: float) -> None:
+        self.timeout = timeout
+
+    def recv(self, size: int) -> bytes:
+        ready, _, _ = select.select([self.proc.stdout], [], [], self.timeout)
+        if not ready:
+            raise TimeoutError
+        return os.read(self.proc.stdout.fileno(), size)
 
 
 def _alive(pid: int) -> bool:
@@ -286,3 +308,48 @@ def test_mount_creates_the_directory_and_reports_a_missing_source(agent, tmp_pat
     assert (res["kind"], res["value"]) == ("exit", 1)
     assert b"No such file or directory" in res["stderr"]
     assert target.is_dir()  # created before the mount was tried
+
+
+@pytest.fixture
+def stdio_agent(agent_bin):
+    """The agent with --stdio on two pipes; its stderr must stay free of protocol frames."""
+    proc = subprocess.Popen([str(agent_bin), "--stdio"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        yield AgentReader(PipeChannel(proc)), proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        for f in (proc.stdin, proc.stdout, proc.stderr):
+            f.close()
+
+
+def test_stdio_command_round_trip(stdio_agent):
+    agent, proc = stdio_agent
+    agent.hello()
+    assert agent.read_frame()[:2] == ("READY", "faultlab-agent/1")
+    res = agent.call(1, ["sh", "-c", "echo out; echo err >&2; exit 4"])
+    assert (res["stdout"], res["stderr"]) == (b"out\n", b"err\n")
+    assert (res["kind"], res["value"]) == ("exit", 4)
+    res = agent.call(2, ["@poweroff"])  # refused: not the guest's init
+    assert (res["kind"], res["value"]) == ("exit", 1)
+    proc.stdin.close()
+    assert proc.wait(timeout=5) == 0
+    assert proc.stdout.read() == b""  # nothing after the last frame
+    assert b"READY" not in proc.stderr.read()
+
+
+def test_stdio_eof_kills_the_running_command(stdio_agent):
+    agent, proc = stdio_agent
+    agent.run(1, ["sh", "-c", "echo $$; exec sleep 600"])
+    frame = agent.read_frame()
+    assert frame[:3] == ("OUT", 1, 1), frame
+    pid = int(frame[3])
+    assert _alive(pid) and "sleep" in Path(f"/proc/{pid}/cmdline").read_text()
+    start = time.monotonic()
+    proc.stdin.close()  # the SSH connection dropped
+    assert proc.wait(timeout=5) == 0
+    while _alive(pid):
+        assert time.monotonic() - start < 2, "sleep 600 survived the end of the agent's input"
+        time.sleep(0.02)

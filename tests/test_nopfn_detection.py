@@ -29,7 +29,7 @@ PROGRAM_TIMEOUT_S = 240  # a refault loop must end in a failure, not hold up the
 @pytest.mark.parametrize("bug", BUGS, ids=lambda b: f"bug{b}")
 def test_suite_fails_with_the_bug_pattern(kernel, arch, knobs, bug: int, tmp_path: Path):
     suite = all_suites()["nopfn"]
-    (program,) = suite.programs
+    program = next(p for p in suite.programs if p.name == "nopfn")
     image = build_initramfs(arch, [suite], kernel=kernel)
     # the same route as `lab run --suite nopfn --module-param faultlab_spu.bug=N`
     bug_param = parse_module_param(f"faultlab_spu.bug={bug}")

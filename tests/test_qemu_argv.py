@@ -1,11 +1,13 @@
-"""QEMU command lines per arch."""
+"""QEMU command lines per arch, and the free port for a guest's SSH forward."""
 
+import socket
 from pathlib import Path
 
 import pytest
 
 from lab.arch import get_arch
 from lab.errors import UsageError
+from lab.vm.ports import free_port
 from lab.vm.qemu import MachineSpec, Sockets, qemu_argv
 
 SOCKETS = Sockets(Path("/run/q.sock"), Path("/run/a.sock"))
@@ -51,3 +53,32 @@ def test_ppc64_memory_must_be_a_multiple_of_256_mib():
     spec = MachineSpec(get_arch("ppc64"), Path("vmlinux"), Path("i"), memory_mb=384)
     with pytest.raises(UsageError, match="ppc64 guest RAM must be a multiple of 256 MiB"):
         qemu_argv(spec, SOCKETS)
+
+
+def test_no_nic_without_an_ssh_port():
+    argv = qemu_argv(MachineSpec(get_arch("x86_64"), Path("bzImage"), Path("i")), SOCKETS)
+    assert argv[argv.index("-nic") + 1] == "none"
+    assert "-netdev" not in argv
+
+
+def test_ssh_port_forwards_localhost_only_to_guest_port_22_on_a_restricted_net():
+    spec = MachineSpec(get_arch("x86_64"), Path("bzImage"), Path("i"), ssh_port=40022)
+    argv = qemu_argv(spec, SOCKETS)
+    assert "-nic" not in argv
+    netdev = argv[argv.index("-netdev") + 1]
+    assert netdev == "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:40022-:22"
+    devices = [argv[i + 1] for i, a in enumerate(argv) if a == "-device"]
+    assert "virtio-net-pci,netdev=net0" in devices
+
+
+def test_ssh_port_out_of_range_is_refused():
+    spec = MachineSpec(get_arch("x86_64"), Path("bzImage"), Path("i"), ssh_port=70000)
+    with pytest.raises(UsageError, match="SSH port 70000 is not a TCP port"):
+        qemu_argv(spec, SOCKETS)
+
+
+def test_free_port_can_be_bound_on_localhost():
+    port = free_port()
+    assert 1024 <= port < 65536
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))  # nothing holds it

@@ -13,6 +13,7 @@ from lab.suites import (
     parse_module_param,
     select_suites,
 )
+from lab.transport.base import TargetPaths
 
 
 def test_smoke_suite_program_gets_the_arch_page_size():
@@ -61,7 +62,7 @@ def test_all_selects_every_suite():
 
 
 def test_nopfn_setup_loads_the_module_of_the_guest_release_with_the_run_parameters():
-    (program,) = all_suites()["nopfn"].programs
+    program = next(p for p in all_suites()["nopfn"].programs if p.name == "nopfn")
     ko = "/lib/modules/6.1.0-lab/extra/faultlab_spu.ko"
     assert program.setup_commands("6.1.0-lab", Knobs(seed=1)) == [
         ["/lab/bin/labctl", "insmod", "--keep", ko]]
@@ -70,6 +71,19 @@ def test_nopfn_setup_loads_the_module_of_the_guest_release_with_the_run_paramete
                                          parse_module_param("faultlab_spu.nr_spus=3")))
     assert program.setup_commands("6.1.0-lab", knobs) == [
         ["/lab/bin/labctl", "insmod", "--keep", ko, "bug=2", "nr_spus=3"]]
+
+
+def test_a_remote_target_gets_its_own_paths_in_commands_and_setup():
+    paths = TargetPaths("/var/tmp/fl/bin", "/var/tmp/fl/modules/{release}", "/dev/shm", "")
+    fault = next(p for p in all_suites()["fault"].programs if p.name == "fault")
+    argv = fault.argv(get_arch("ppc64"), Knobs(seed=5), paths)
+    assert argv[0] == "/var/tmp/fl/bin/fault"
+    assert argv[argv.index("--tmpfs") + 1] == "/dev/shm"
+    assert argv[argv.index("--ext4") + 1] == ""
+    nopfn = next(p for p in all_suites()["nopfn"].programs if p.name == "nopfn")
+    assert nopfn.setup_commands("6.1.0-lab", Knobs(seed=1), paths) == [
+        ["/var/tmp/fl/bin/labctl", "insmod", "--keep",
+         "/var/tmp/fl/modules/6.1.0-lab/faultlab_spu.ko"]]
 
 
 @pytest.mark.parametrize("text", ["bug=2", "faultlab_spu.bug", "faultlab-spu.bug=1", ""])

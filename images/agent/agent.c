@@ -1,7 +1,8 @@
 /*
  * faultlab guest agent: the guest's /init. It serves commands from the host on the
- * virtio-serial port "lab.agent"; README.md beside this file describes the boot sequence
- * and the wire protocol.
+ * virtio-serial port "lab.agent" (outside a guest: on --fd N, or on its standard input and
+ * output with --stdio, e.g. over SSH); README.md beside this file describes the boot
+ * sequence and the wire protocol.
  *
  * Build: gcc -static -O2 -Wall -Wextra -o agent agent.c
  */
@@ -71,8 +72,10 @@ static struct {
 	int timed_out, reaped, status;
 } cur;
 
-static int guest; /* running as the VM's init (not --fd) */
-static int port_fd = -1, kmsg_fd = -1, kmsg_errno;
+static int guest; /* running as the VM's init (not --fd or --stdio) */
+/* The host's ends: the virtio port (both), --fd N (both), or --stdio (0 and 1). */
+static int in_fd = -1, out_fd = -1;
+static int kmsg_fd = -1, kmsg_errno;
 static int64_t port_retry_us; /* guest: host away, do not poll the port before this */
 static struct buf inbuf, outbuf;
 static int skipping; /* discarding the rest of an overlong request line */
@@ -156,7 +159,7 @@ static void send_frame(const void *payload, size_t len, const char *fmt, ...)
 	outbuf.len += n + len;
 }
 
-/* The host closed its end (--fd) or is not connected (guest). */
+/* The host closed its end (--fd, --stdio) or is not connected (guest). */
 static void host_gone(void)
 {
 	if (!guest) {
@@ -175,7 +178,7 @@ static void flush_output(void)
 	size_t off = 0;
 
 	while (off < outbuf.len) {
-		ssize_t n = write(port_fd, outbuf.data + off, outbuf.len - off);
+		ssize_t n = write(out_fd, outbuf.data + off, outbuf.len - off);
 		if (n > 0) {
 			off += n;
 		} else if (n < 0 && errno == EINTR) {
@@ -299,7 +302,7 @@ static int bi_mount(char **argv)
 static int bi_poweroff(char **argv)
 {
 	if (!guest) {
-		fprintf(stderr, "%s: refused, the agent is not the guest's init (--fd)\n", argv[0]);
+		fprintf(stderr, "%s: refused, the agent is not the guest's init\n", argv[0]);
 		return 1;
 	}
 	sync();
@@ -491,7 +494,7 @@ static void handle_line(char *line, size_t len)
 		msg("ignoring unknown request '%.40s'", line);
 }
 
-static void read_port(void)
+static void read_requests(void)
 {
 	char *start, *end, *nl;
 	size_t rest;
@@ -503,7 +506,7 @@ static void read_port(void)
 		skipping = 1;
 		return;
 	}
-	n = read(port_fd, inbuf.data + inbuf.len, 65536);
+	n = read(in_fd, inbuf.data + inbuf.len, 65536);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
@@ -753,8 +756,8 @@ static void start_console(void)
 		return;
 	}
 	reset_signals();
-	if (port_fd >= 0)
-		close(port_fd);
+	if (in_fd >= 0)
+		close(in_fd); /* the guest's port: out_fd too */
 	if (kmsg_fd >= 0)
 		close(kmsg_fd);
 	setsid();
@@ -855,8 +858,8 @@ static void boot(void)
 	mount_fs("cgroup2", "/sys/fs/cgroup");
 	setenv("PATH", GUEST_PATH, 1);
 
-	port_fd = open_port(dev, sizeof dev);
-	if (port_fd >= 0)
+	in_fd = out_fd = open_port(dev, sizeof dev);
+	if (in_fd >= 0)
 		msg("ready on %s", dev);
 	else
 		msg("no virtio port named %s, serving the console only", PORT_NAME);
@@ -875,7 +878,7 @@ static struct timespec *poll_timeout(struct timespec *ts, int64_t now)
 
 	if (cur.job && cur.deadline_us && !cur.timed_out)
 		wake = cur.deadline_us;
-	if (port_fd >= 0 && port_retry_us > now && port_retry_us < wake)
+	if (in_fd >= 0 && port_retry_us > now && port_retry_us < wake)
 		wake = port_retry_us;
 	if (guest && !console_pid && console_restart_us < wake)
 		wake = console_restart_us;
@@ -891,10 +894,10 @@ static struct timespec *poll_timeout(struct timespec *ts, int64_t now)
  * wakes the loop and never interrupts anything else. */
 static void __attribute__((noreturn)) serve(void)
 {
-	struct pollfd pfd[3];
+	struct pollfd pfd[4];
 	struct timespec ts;
 	int64_t now;
-	int i;
+	int i, host;
 
 	for (;;) {
 		reap_children();
@@ -911,27 +914,46 @@ static void __attribute__((noreturn)) serve(void)
 		}
 		if (guest && !console_pid && now >= console_restart_us)
 			start_console();
-		if (port_fd >= 0 && outbuf.len)
+		if (out_fd >= 0 && outbuf.len)
 			flush_output();
 
-		/* the port unless the host is away; command output unless the host lags */
-		pfd[0].fd = port_fd >= 0 && now >= port_retry_us ? port_fd : -1;
-		pfd[0].events = POLLIN | (outbuf.len ? POLLOUT : 0);
+		/* the host unless it is away; command output unless the host lags */
+		host = now >= port_retry_us;
+		pfd[0].fd = in_fd >= 0 && host ? in_fd : -1;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = out_fd >= 0 && host && outbuf.len ? out_fd : -1;
+		pfd[1].events = POLLOUT;
 		for (i = 0; i < 2; i++) {
-			pfd[1 + i].fd = cur.job && outbuf.len < OUT_HIGH ? cur.out[i] : -1;
-			pfd[1 + i].events = POLLIN;
+			pfd[2 + i].fd = cur.job && outbuf.len < OUT_HIGH ? cur.out[i] : -1;
+			pfd[2 + i].events = POLLIN;
 		}
-		if (ppoll(pfd, 3, poll_timeout(&ts, now), &poll_mask) < 0) {
+		if (ppoll(pfd, 4, poll_timeout(&ts, now), &poll_mask) < 0) {
 			if (errno != EINTR)
 				msg("ppoll: %s", strerror(errno));
 			continue;
 		}
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
-			read_port();
+			read_requests();
 		for (i = 0; i < 2; i++)
-			if (pfd[1 + i].revents)
+			if (pfd[2 + i].revents)
 				forward_output(i);
 	}
+}
+
+/* Serve the host on fds in and out (--fd, --stdio): non-blocking, not inherited. */
+static int use_host_fds(int in, int out)
+{
+	int fds[2] = { in, out }, i;
+
+	for (i = 0; i < 2; i++) {
+		if (fds[i] < 0 || fcntl(fds[i], F_GETFD) < 0)
+			return -1;
+		fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+		fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+	}
+	in_fd = in;
+	out_fd = out;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -939,19 +961,23 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_sigchld, .sa_flags = SA_NOCLDSTOP };
 	sigset_t block;
 	char *end;
+	long fd;
 
 	if (argc == 3 && !strcmp(argv[1], "--fd")) {
-		port_fd = (int)strtol(argv[2], &end, 10);
-		if (*end || end == argv[2] || port_fd < 0 || fcntl(port_fd, F_GETFD) < 0) {
+		fd = strtol(argv[2], &end, 10);
+		if (*end || end == argv[2] || fd < 0 || fd > INT_MAX || use_host_fds(fd, fd) < 0) {
 			msg("--fd %s: not an open file descriptor", argv[2]);
 			return 2;
 		}
-		fcntl(port_fd, F_SETFD, FD_CLOEXEC);
-		fcntl(port_fd, F_SETFL, fcntl(port_fd, F_GETFL) | O_NONBLOCK);
+	} else if (argc == 2 && !strcmp(argv[1], "--stdio")) {
+		if (use_host_fds(0, 1) < 0) {
+			msg("--stdio: standard input or output is not open");
+			return 2;
+		}
 	} else if (argc == 1) {
 		guest = 1;
 	} else {
-		fprintf(stderr, "usage: %s [--fd N]\n", argv[0]);
+		fprintf(stderr, "usage: %s [--fd N | --stdio]\n", argv[0]);
 		return 2;
 	}
 

@@ -123,7 +123,7 @@ def kernel_of(entry: dict) -> KernelIdentity:
 def build_state(entry: dict, records: list[dict]) -> BuildState:
     """ok when the arch had a kernel; fail when its build failed (its records are infra
     records saying "build: ..."); else infra."""
-    if entry.get("build_id"):
+    if entry.get("build_id") or (entry.get("target") and entry.get("release")):
         return "ok"
     if records and records[0]["state"] == "infra" and records[0]["message"].startswith("build:"):
         return "fail"

@@ -1,1 +1,2 @@
-"""Guest images: the agent, the suites' programs and the kernel's modules in an initramfs."""
+"""Guest images: the agent, the suites' programs and the kernel's modules in an initramfs;
+an SSH server and the lab's SSH keys on request."""

@@ -16,12 +16,17 @@ class Entry:
     rdev: tuple[int, int] = (0, 0)
 
 
-def directory(name: str) -> Entry:
-    return Entry(name, stat.S_IFDIR | 0o755)
+def directory(name: str, perm: int = 0o755) -> Entry:
+    return Entry(name, stat.S_IFDIR | perm)
 
 
 def file(name: str, data: bytes, executable: bool = False) -> Entry:
     return Entry(name, stat.S_IFREG | (0o755 if executable else 0o644), data)
+
+
+def secret_file(name: str, data: bytes) -> Entry:
+    """A file only its owner (root) may read: keys."""
+    return Entry(name, stat.S_IFREG | 0o600, data)
 
 
 def symlink(name: str, target: str) -> Entry:
@@ -36,6 +41,16 @@ def parents(name: str) -> list[str]:
     """The directories above an archive member, outermost first: a/b/c -> a, a/b."""
     parts = name.split("/")[:-1]
     return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+def host_files(files: dict[str, Path]) -> list[Entry]:
+    """Host files at their archive paths (name -> host path), with the directories above
+    them; a file executable on the host is executable in the archive."""
+    entries = []
+    for name, path in sorted(files.items()):
+        entries += [directory(d) for d in parents(name)]
+        entries.append(file(name, path.read_bytes(), bool(path.stat().st_mode & 0o111)))
+    return entries
 
 
 def tree(prefix: str, root: Path) -> list[Entry]:

@@ -1,5 +1,6 @@
 """The guest initramfs: agent as /init, suite programs in /lab/bin (with the shared libraries
-of a dynamically linked peer program at their usual paths), the kernel's modules.
+of a dynamically linked peer program at their usual paths), the kernel's modules, and on
+request an SSH server (ssh_image.py).
 
 The archive is deterministic and cached by a hash of its contents.
 """
@@ -10,8 +11,10 @@ from pathlib import Path
 
 from lab import paths
 from lab.arch import ArchProfile
+from lab.errors import UsageError
 from lab.image import cpio
 from lab.image.guest_programs import busybox, compile_program
+from lab.image.ssh_image import require_ssh, ssh_entries
 from lab.kernel.build import KernelBuild
 from lab.peers.registry import build_peer
 from lab.suites import Suite
@@ -19,7 +22,13 @@ from lab.suites import Suite
 AGENT_SOURCE = paths.IMAGES_DIR / "agent" / "agent.c"
 LABCTL_SOURCE = paths.IMAGES_DIR / "labctl" / "labctl.c"  # memory-pressure controls
 BUSYBOX_APPLETS = ("sh", "ls", "cat", "echo", "dmesg", "mount", "ps", "free", "grep", "top",
-                   "vi", "less", "mkdir", "rm", "cp", "mv", "sync", "sleep", "swapon", "mkswap")
+                   "vi", "less", "mkdir", "rm", "cp", "mv", "sync", "sleep", "swapon", "mkswap",
+                   # networking, and what SSH sessions and uploads use
+                   "ip", "ifconfig", "route", "hostname", "uname", "chmod", "chown", "ln",
+                   "touch", "rmdir", "umount", "id", "env", "kill", "head", "tail", "wc",
+                   "sed", "tr", "cut", "sort", "cmp", "stat", "find", "xargs", "dd", "tar",
+                   "gzip", "gunzip", "mktemp", "readlink", "realpath", "sha256sum", "md5sum",
+                   "date", "true", "false", "test")
 PSEUDO_DIRS = ("dev", "proc", "sys", "tmp", "root", "mnt", "bin", "sbin", "lab", "lab/bin")
 
 
@@ -34,11 +43,14 @@ class Image:
 
 
 def build_initramfs(arch: ArchProfile, suites: list[Suite],
-                    kernel: KernelBuild | None = None) -> Image:
+                    kernel: KernelBuild | None = None, ssh: bool = False) -> Image:
     """Assemble (or reuse) the initramfs for `arch` with the suites' programs and modules.
 
     With `kernel`, its modules go in and the peer suites' programs are built for it; without
-    it, those programs are absent."""
+    it, those programs are absent. With `ssh`, dropbear and the lab's keys go in too (x86_64
+    only: a UsageError says why not on another arch)."""
+    if ssh:
+        require_ssh(arch)
     modules_dir = kernel.modules_dir if kernel else None
     entries = [cpio.directory(d) for d in PSEUDO_DIRS]
     entries.append(cpio.char_device("dev/console", 5, 1))
@@ -60,6 +72,11 @@ def build_initramfs(arch: ArchProfile, suites: list[Suite],
     if bb:
         entries.append(cpio.file("bin/busybox", bb.read_bytes(), executable=True))
         entries += [cpio.symlink(f"bin/{applet}", "busybox") for applet in BUSYBOX_APPLETS]
+    if ssh:
+        if not bb:
+            raise UsageError("busybox not found; an SSH guest needs its shell: install the "
+                             "Debian package busybox-static (or run `make deps`)")
+        entries += ssh_entries(arch)
     if modules_dir and (modules_dir / "lib").is_dir():
         entries.append(cpio.directory("lib"))
         entries += cpio.tree("lib", modules_dir / "lib")
@@ -95,7 +112,4 @@ def peer_entries(arch: ArchProfile, suite: Suite, kernel: KernelBuild | None,
             absent[program.name] = built.absent[program.file]
     entries = [cpio.file(f"lab/bin/{name}", path.read_bytes(), True)
                for name, path in sorted(built.binaries.items())]
-    for name, path in sorted(built.libraries.items()):
-        entries += [cpio.directory(d) for d in cpio.parents(name)]
-        entries.append(cpio.file(name, path.read_bytes(), bool(path.stat().st_mode & 0o111)))
-    return entries
+    return entries + cpio.host_files(built.libraries)

@@ -30,6 +30,7 @@ PROVIDERS = {
     "stress-ng": "stress-ng",
     "ldd": "libc-bin",
     "dpkg-query": "dpkg",
+    "dropbearkey": "dropbear-bin",
 }
 
 

@@ -1,1 +1,1 @@
-"""QEMU guests: the process, its console, QMP, and the agent channel."""
+"""QEMU guests: the process, its console, QMP, the agent channel, and the SSH server."""

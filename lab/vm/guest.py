@@ -16,6 +16,7 @@ from lab.errors import BootError, InfraError
 from lab.image.disk import make_ext4, make_raw
 from lab.progress import note
 from lab.results.oracle import find_problems, load_allowlist, parse_console
+from lab.transport.base import GUEST_PATHS
 from lab.vm.agent import AgentClient, AgentGone, CommandResult, Hello
 from lab.vm.qemu import MachineSpec, QemuProcess, Sockets
 
@@ -42,7 +43,10 @@ class BootInfo:
 
 
 class Guest:
-    """One QEMU guest for the duration of a `with` block."""
+    """One QEMU guest for the duration of a `with` block: the 'console' transport."""
+
+    name = "console"
+    paths = GUEST_PATHS
 
     def __init__(self, spec: MachineSpec, workdir: Path, name: str = "guest"):
         self.workdir = workdir
@@ -177,6 +181,17 @@ class Guest:
             raise InfraError(f"{failure}: {result.describe()}: "
                              f"{result.stderr.decode(errors='replace').strip()}")
         return result
+
+    @property
+    def hello(self) -> Hello:
+        """The agent's READY line of this boot."""
+        if self.boot is None:
+            raise InfraError("guest is not running")
+        return self.boot.hello
+
+    def crash_evidence(self) -> str:
+        """Everything the console printed: where a panic or a hang shows."""
+        return self.qemu.console_text()
 
     def kmsg(self) -> str:
         """Kernel log records not read by an earlier call (raw /dev/kmsg format)."""

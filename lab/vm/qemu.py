@@ -36,6 +36,7 @@ class MachineSpec:
     drives: tuple[Path, ...] = ()  # raw virtio disks: /dev/vda, /dev/vdb, ...
     scratch_ext4_mb: int = 64  # a fresh ext4 disk per boot, mounted at /mnt/ext4; 0: none
     swap_disk_mb: int = 0  # a fresh raw disk per boot for swap; 0: none
+    ssh_port: int = 0  # host port forwarded to the guest's port 22 (127.0.0.1 only); 0: no NIC
 
     def cmdline(self) -> str:
         """The kernel command line."""
@@ -64,7 +65,7 @@ def qemu_argv(spec: MachineSpec, sockets: Sockets) -> list[str]:
     argv = [
         arch.qemu_binary, "-M", arch.qemu_machine, "-cpu", cpu,
         "-accel", accel, "-m", str(spec.memory_mb), "-smp", str(spec.cpus),
-        "-display", "none", "-vga", "none", "-nic", "none", "-monitor", "none",
+        "-display", "none", "-vga", "none", *nic_argv(spec.ssh_port), "-monitor", "none",
         "-serial", "stdio", "-no-reboot",
         "-kernel", str(spec.kernel), "-initrd", str(spec.initrd), "-append", spec.cmdline(),
         "-qmp", f"unix:{sockets.qmp},server=on,wait=off",
@@ -76,6 +77,17 @@ def qemu_argv(spec: MachineSpec, sockets: Sockets) -> list[str]:
     for index, drive in enumerate(spec.drives):
         argv += ["-drive", f"file={drive},format=raw,if=virtio,index={index}"]
     return [*argv, *arch.qemu_extra]
+
+
+def nic_argv(ssh_port: int) -> list[str]:
+    """No NIC; or, with an SSH port, user networking cut off from the outside
+    (restrict=on) with the host's 127.0.0.1:<ssh_port> forwarded to the guest's port 22."""
+    if not ssh_port:
+        return ["-nic", "none"]
+    if not 0 < ssh_port < 65536:
+        raise UsageError(f"SSH port {ssh_port} is not a TCP port")
+    return ["-netdev", f"user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{ssh_port}-:22",
+            "-device", "virtio-net-pci,netdev=net0"]
 
 
 def _die_with_parent() -> None:
@@ -94,6 +106,7 @@ class QemuProcess:
     child: pexpect.spawn | None = None
     console: bytearray = field(default_factory=bytearray)
     _pump: threading.Thread | None = None
+    _pump_stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self, pump: bool = True) -> None:
@@ -111,7 +124,7 @@ class QemuProcess:
 
     def _read_console(self) -> None:
         child = self.child
-        while True:
+        while not self._pump_stop.is_set():
             try:
                 data = child.read_nonblocking(65536, timeout=0.5)
             except pexpect.TIMEOUT:
@@ -120,6 +133,14 @@ class QemuProcess:
                 return
             with self._lock:
                 self.console.extend(data)
+
+    def release_console(self) -> None:
+        """Stop the pump thread, so that the console can be handed to a terminal
+        (child.interact()); console_text() keeps what it read until then."""
+        if self._pump:
+            self._pump_stop.set()
+            self._pump.join()
+            self._pump = None
 
     def console_text(self) -> str:
         """Everything the console printed so far."""

@@ -1,0 +1,1 @@
+"""`lab run --target ssh://...`: the suites on an already booted remote machine."""

@@ -1,0 +1,61 @@
+"""Who a remote target is: host name, machine, kernel release, CPU; and which lab arch it is."""
+
+from dataclasses import dataclass
+
+import paramiko
+
+from lab.arch import ArchProfile, get_arch
+from lab.errors import UsageError
+from lab.transport.base import TransportLost
+from lab.transport.ssh import exec_command
+from lab.transport.url import TargetUrl
+
+# `uname -m` of the machines the lab's static programs run on.
+MACHINES = {"x86_64": "x86_64", "ppc64": "ppc64"}
+IDENTITY_COMMAND = ("uname -m; uname -r; hostname; "
+                    "grep -m1 -E '^(model name|cpu)[[:space:]]*:' /proc/cpuinfo || echo")
+
+
+@dataclass(frozen=True)
+class TargetIdentity:
+    """What the target says about itself."""
+
+    hostname: str
+    machine: str
+    release: str
+    cpu: str = ""
+
+    def label(self) -> str:
+        """'cell-blade (ppc64, Cell Broadband Engine, 6.1.0-faultlab)'."""
+        parts = [self.machine, self.cpu, self.release]
+        return f"{self.hostname} ({', '.join(p for p in parts if p)})"
+
+
+def parse_identity(text: str) -> TargetIdentity:
+    """The output of IDENTITY_COMMAND."""
+    lines = [line.strip() for line in text.splitlines()]
+    if len(lines) < 3 or not all(lines[:3]):
+        raise ValueError(f"expected machine, release and host name, got {text!r}")
+    cpu = lines[3].partition(":")[2].strip() if len(lines) > 3 else ""
+    return TargetIdentity(lines[2], lines[0], lines[1], cpu)
+
+
+def read_identity(client: paramiko.SSHClient, url: TargetUrl) -> TargetIdentity:
+    """Ask the target (a POSIX shell with uname and hostname)."""
+    result = exec_command(client, url, IDENTITY_COMMAND, timeout_s=30)
+    try:
+        return parse_identity(result.stdout.decode(errors="replace"))
+    except ValueError as e:
+        raise TransportLost(f"{url}: cannot read its identity ({e}; stderr: "
+                            f"{result.stderr.decode(errors='replace').strip()})") from e
+
+
+def target_arch(identity: TargetIdentity, url: TargetUrl) -> ArchProfile:
+    """The lab arch whose programs run there: x86_64, or big-endian ppc64."""
+    if identity.machine in MACHINES:
+        return get_arch(MACHINES[identity.machine])
+    if identity.machine == "ppc64le":
+        raise UsageError(f"{url} is little-endian POWER (ppc64le): the lab's ppc64 programs "
+                         "are big-endian; run a big-endian kernel and userspace there")
+    raise UsageError(f"{url} is a {identity.machine} machine: the lab runs on x86_64 and "
+                     "big-endian ppc64")
