@@ -95,14 +95,14 @@ def run_program(guest: Transport, arch: ArchProfile, program: Program, knobs: Kn
     try:
         run_setup(guest, program, knobs)
         saved = set_sysctls(guest, program.sysctl)
-        before = vmstat(guest) if program.output == "exit-status" else {}
+        before = vmstat(guest)
         if profile and profile.applies_pressure:
             exempt = tuple(name for name, _ in program.pressure_exempt)
             with applied(guest, profile, exempt) as pressure:
                 result = guest.run(wrap_argv(profile, argv), timeout_s)
         else:
             result = guest.run(argv, timeout_s)
-        faults = fault_counts(before, vmstat(guest)) if before else ""
+        delta = vmstat_delta(before, vmstat(guest))
         set_sysctls(guest, saved)
     except GuestCrashed as e:
         console = guest.crash_evidence()
@@ -113,10 +113,11 @@ def run_program(guest: Transport, arch: ArchProfile, program: Program, knobs: Kn
     (outdir / f"{program.name}.{suffix}").write_bytes(result.stdout)
     if result.stderr:
         (outdir / f"{program.name}.stderr").write_bytes(result.stderr)
+    write_vmstat(delta, outdir / f"{program.name}.vmstat")
     ktap = judge(program, result)
-    if faults:
+    if program.output == "exit-status":  # no KTAP of its own to show that it faulted
         for case in ktap.cases:
-            case.diagnostics.append(faults)
+            case.diagnostics.append(fault_counts(delta))
     problems = read_kernel_log(guest, kernel_log)
     return ProgramOutcome(arch.name, program, result, ktap, problems, pressure=pressure)
 
@@ -154,10 +155,14 @@ def set_sysctls(guest: Transport,
     return tuple(old)
 
 
-def fault_counts(before: dict[str, int], after: dict[str, int]) -> str:
+def fault_counts(delta: dict[str, int]) -> str:
     """'vmstat: pgfault +N, pgmajfault +M' over the program's run."""
-    delta = vmstat_delta(before, after)
     return "vmstat: " + ", ".join(f"{name} +{delta.get(name, 0)}" for name in FAULT_COUNTERS)
+
+
+def write_vmstat(delta: dict[str, int], path: Path) -> None:
+    """The /proc/vmstat counters that moved while the program ran, one 'name +N' per line."""
+    path.write_text("".join(f"{name} {value:+d}\n" for name, value in delta.items() if value))
 
 
 def skipped_records(arch: str, program: Program, reason: str) -> list[CaseRecord]:

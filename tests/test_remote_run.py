@@ -81,9 +81,12 @@ def test_suites_over_ssh_give_the_console_results(ssh_guest, kernel, tmp_path):
     assert entry["target"].startswith(f"{endpoint.url()} ")
     assert entry["release"] == guest.hello.release
     assert (ssh_dir / entry["kernel_log"]).exists()
+    moved = dict(line.split() for line in (ssh_dir / "x86_64" / "smoke.vmstat").read_text()
+                 .splitlines())
+    assert int(moved["pgfault"]) > 0  # the target's /proc/vmstat around the program
     with HistoryStore(history) as db:
         (cell,) = db.run(ssh_dir.name).cells
-    assert cell.key.startswith("target:") and cell.build_state == "ok"
+    assert cell.key == "target:faultlab-x86_64/x86_64/none" and cell.build_state == "ok"
 
 
 def remote(endpoint) -> RemoteTarget:

@@ -173,15 +173,6 @@ class Guest:
             raise GuestCrashed(f"guest stopped answering while running {argv[0]} "
                                f"(>{timeout_s + HANG_GRACE_S:.0f}s)", self.console_log) from e
 
-    def run_required(self, argv: list[str], failure: str, timeout_s: float) -> CommandResult:
-        """Run a command the lab itself needs: if it fails, raise InfraError saying
-        `failure`, how the command ended and its stderr."""
-        result = self.run(argv, timeout_s=timeout_s)
-        if not result.ok:
-            raise InfraError(f"{failure}: {result.describe()}: "
-                             f"{result.stderr.decode(errors='replace').strip()}")
-        return result
-
     @property
     def hello(self) -> Hello:
         """The agent's READY line of this boot."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from lab.errors import InfraError, UsageError
 from lab.image.ssh_image import GUEST_DROPBEAR, GUEST_HOST_KEY, require_ssh
 from lab.image.ssh_keys import GUEST_HOST, client_key, write_known_hosts
+from lab.transport.base import run_required
 from lab.vm.guest import Guest
 
 USER = "root"
@@ -53,12 +54,13 @@ def start_sshd(guest: Guest) -> SshEndpoint:
     if probe.kind == "error":
         raise UsageError(f"the guest's image has no {GUEST_DROPBEAR}: build it with "
                          "build_initramfs(..., ssh=True)")
-    for argv in NETWORK:
-        guest.run_required(argv, f"guest network: {' '.join(argv)} failed",
+    # A host name the target's identity (and the history's cell) can carry.
+    for argv in [["hostname", f"faultlab-{spec.arch.name}"], *NETWORK]:
+        run_required(guest, argv, f"guest network: {' '.join(argv)} failed",
                            COMMAND_TIMEOUT_S)
-    guest.run_required(["@mount", "devpts", "/dev/pts", "devpts"],
+    run_required(guest, ["@mount", "devpts", "/dev/pts", "devpts"],
                        "cannot mount /dev/pts for SSH terminals", COMMAND_TIMEOUT_S)
-    guest.run_required(["sh", "-c", SSHD], "cannot start dropbear", COMMAND_TIMEOUT_S)
+    run_required(guest, ["sh", "-c", SSHD], "cannot start dropbear", COMMAND_TIMEOUT_S)
     if not wait_for_banner(guest, spec.ssh_port, time.monotonic() + BANNER_TIMEOUT_S):
         log = guest.run(["@cat", SSHD_LOG], timeout_s=COMMAND_TIMEOUT_S)
         raise InfraError(f"the guest's SSH server did not answer on {GUEST_HOST}:"
