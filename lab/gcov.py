@@ -3,10 +3,10 @@ sources from the coverage build)."""
 
 import json
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab import proc
 from lab.arch import ArchProfile
 from lab.errors import InfraError
 
@@ -87,12 +87,12 @@ def coverage_of(source: str, counts: dict[int, int], file: str,
 def run_gcov(arch: ArchProfile, gcda: Path) -> dict:
     """gcov's JSON report of one .gcda file (its .gcno beside it), with the arch's gcov."""
     tool = f"{arch.cross_prefix}gcov"
-    try:
-        out = proc.output([tool, "--json-format", "--stdout", "--object-directory",
-                           str(gcda.parent), str(gcda)])
-    except proc.CommandError as e:
-        raise InfraError(f"{tool} failed on {gcda}: {e.output[-1000:]}") from e
-    return json.loads(out)
+    done = subprocess.run([tool, "--json-format", "--stdout", "--object-directory",
+                           str(gcda.parent), str(gcda)], capture_output=True, text=True,
+                          errors="replace", stdin=subprocess.DEVNULL)
+    if done.returncode != 0:  # its warnings ("source file is newer ...") go to stderr
+        raise InfraError(f"{tool} failed on {gcda}: {done.stderr[-1000:]}")
+    return json.loads(done.stdout)
 
 
 def target_coverage(arch: ArchProfile, data_dir: Path, sources: Path) -> list[FunctionCoverage]:

@@ -99,4 +99,4 @@ def test_full_flavour_keeps_every_requested_option(kernel, arch):
     for symbol in ORACLE_OPTIONS:
         assert full.get(symbol) == "y", symbol
     enabled = [values.count("y") for values in (list(full.values()), list(tiny.values()))]
-    assert enabled[0] > 2 * enabled[1]  # defconfig brings far more than tinyconfig
+    assert enabled[0] > enabled[1] + 300  # defconfig brings far more than tinyconfig
