@@ -57,6 +57,13 @@ def _add_target_options(p: argparse.ArgumentParser) -> None:
                    "for the lab's modules (default: suites that load one skip)")
 
 
+def _add_runtime_options(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--runtime", default="local", choices=["local", "celery"],
+                   help=f"where {what}: here, or on the worker pool (README: Worker pool)")
+    p.add_argument("--broker", help="with --runtime celery: AMQP URL of the broker (default: "
+                   "$FAULTLAB_BROKER, else amqp://guest:guest@127.0.0.1:5672//)")
+
+
 def build_request(args: argparse.Namespace, arch_name: str) -> BuildRequest:
     """A BuildRequest from the common kernel options."""
     return BuildRequest(arch=get_arch(arch_name), source=args.source, series=args.series,
@@ -289,7 +296,30 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 
     options = NightlyOptions(results_root=args.results, slots=args.slots, retries=args.retries,
                              reruns=args.reruns, seed=args.seed)
-    return nightly(NightlyJob(args.matrix, options, history=args.history, keep=args.keep))
+    return nightly(NightlyJob(args.matrix, options, history=args.history, keep=args.keep,
+                              runtime=pool_runtime(args.runtime, args.broker)))
+
+
+def pool_runtime(name: str, broker: str | None):
+    """None for the local runtime; the worker pool's for 'celery'."""
+    if name == "local":
+        return None
+    from lab.runtime.celery_app import TimeLimits, broker_from_env, make_app
+    from lab.runtime.pool import CeleryRuntime
+    from lab.runtime.store import default_store
+
+    limits = TimeLimits()
+    return CeleryRuntime(make_app(broker or broker_from_env(), limits), default_store(),
+                         timeout_s=limits.hard_s + 600)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from lab.runtime.queues import parse_queues
+    from lab.runtime.worker import DEFAULT_NAME, WorkerOptions, run_worker
+
+    options = WorkerOptions(parse_queues(args.queues), concurrency=args.concurrency,
+                            name=args.name or DEFAULT_NAME, broker=args.broker or "")
+    return run_worker(options)
 
 
 def cmd_bisect(args: argparse.Namespace) -> int:
@@ -324,7 +354,7 @@ def cmd_bisect(args: argparse.Namespace) -> int:
             print(f"regression of {regression.test} in {regression.cell}: last good run "
                   f"{regression.good_run}, failing run {regression.bad_run}")
             state = command.regression_state(regression, options)
-        return command.bisect(state)
+        return command.bisect(state, pool_runtime(args.runtime, args.broker))
     except InfraError as e:
         print(f"lab: {e.kind}: {e}", file=sys.stderr)
         return 3
@@ -447,7 +477,19 @@ def parser() -> argparse.ArgumentParser:
                    help="nights whose results directories are kept (older ones are deleted; "
                    "the history keeps their results)")
     n.add_argument("--seed", type=int, help="seed for every cell (default: a new one)")
+    _add_runtime_options(n, "builds and cells run")
     n.set_defaults(func=cmd_nightly)
+
+    w = sub.add_parser("worker", help="serve the worker pool (Celery) in the foreground: "
+                       "take jobs from these queues of the broker; Ctrl-C stops")
+    w.add_argument("--queues", default="build", help="comma-separated: build, qemu-x86_64, "
+                   "qemu-ppc64 (a qemu queue needs that arch's QEMU and cross compiler)")
+    w.add_argument("--concurrency", type=int, default=1, help="jobs at once")
+    w.add_argument("--name", help="the worker's node name (default faultlab@%%h; %%h: the "
+                   "host name); give each worker of one host its own")
+    w.add_argument("--broker", help="AMQP URL of the broker (default: $FAULTLAB_BROKER, else "
+                   "amqp://guest:guest@127.0.0.1:5672//)")
+    w.set_defaults(func=cmd_worker)
 
     bi = sub.add_parser("bisect", help="find the commit, or the patch of a series, that "
                         "made a test fail; exit status 0 when a culprit is confirmed, 1 when "
@@ -486,6 +528,7 @@ def parser() -> argparse.ArgumentParser:
                     help="extra config fragment (repeatable)")
     bi.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
     bi.add_argument("--history", type=Path, help=hist_help)
+    _add_runtime_options(bi, "a candidate's runs go (on the pool: all at once)")
     bi.set_defaults(func=cmd_bisect)
 
     d = sub.add_parser("doctor", help="check host tools, kernel sources and KVM")

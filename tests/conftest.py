@@ -95,6 +95,8 @@ class SimBench:
     interrupt_at_build: int | None = None  # the n-th build (from 0) raises KeyboardInterrupt
     builds: list[int] = field(default_factory=list)
     runs: list[tuple[int, int]] = field(default_factory=list)
+    fanout: int = 1
+    batches: list[list[int]] = field(default_factory=list)  # the indexes run at once
 
     def build(self, request: BuildRequest) -> Built:
         value = self.value_of(request)
@@ -110,6 +112,10 @@ class SimBench:
         value = int(built.build_id[1:])
         self.runs.append((value, index))
         return self.outcome(value, index)
+
+    def run_many(self, built: Built, indexes: list[int], step_dir: Path) -> list[RunResult]:
+        self.batches.append(indexes)
+        return [self.run(built, i, step_dir) for i in indexes]
 
 
 def git_value(repo: Path) -> Callable[[BuildRequest], int]:

@@ -115,6 +115,7 @@ class SourceBench:
 
     demo: DemoHistory
     builds: list[str] = field(default_factory=list)
+    fanout: int = 1
 
     def tree(self, request: BuildRequest) -> str:
         if request.source.startswith("git:"):

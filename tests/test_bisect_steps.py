@@ -10,8 +10,15 @@ import pytest
 from lab.arch.variants import get_variant
 from lab.bisect import steps
 from lab.bisect.command import BisectOptions, plan_for, series_state
-from lab.bisect.policy import Signature
-from lab.bisect.steps import Built, LabBench, kernel_digest, run_result, try_candidate
+from lab.bisect.policy import RunResult, Signature
+from lab.bisect.steps import (
+    Built,
+    LabBench,
+    kernel_digest,
+    run_candidate,
+    run_result,
+    try_candidate,
+)
 from lab.bisect.target import resolve_target
 from lab.errors import PatchError, UsageError
 from lab.job import ArchRun, boot_failure_records
@@ -178,3 +185,21 @@ def test_lab_bench_runs_only_the_tests_program_on_the_prebuilt_kernel(tmp_path, 
     run_json = json.loads((tmp_path / "step" / "run3" / "run.json").read_text())
     assert run_json["seed"] == 42 and run_json["mmu"] == "hash"
     assert (tmp_path / "step" / "run3" / "results.json").is_file()
+
+
+def test_on_a_pool_the_runs_a_verdict_needs_start_together(sim, tmp_path):
+    """With a fanout (a worker pool) a passing candidate's R runs go at once, and a
+    confirmation's too; without one they go one by one, stopping at the first match."""
+    test = Signature("smoke/smoke/remap_file_pages")
+    bench = sim.Bench(value_of=lambda r: 0, outcome=lambda v, i: RunResult("pass"), fanout=8)
+    runs = run_candidate(bench, Built("b0000", "", "d", 0), test, 4, tmp_path)
+    assert [r.state for r in runs] == ["pass"] * 4
+    assert bench.batches == [[0, 1, 2, 3]]
+    flaky = sim.Bench(value_of=lambda r: 0, fanout=2,
+                     outcome=lambda v, i: RunResult("pass" if i in (0, 1) else "fail",
+                                                    message="x"))
+    runs = run_candidate(flaky, Built("b0000", "", "d", 0), test, 3, tmp_path)
+    assert flaky.batches == [[0, 1]] and len(runs) == 3  # then run 3 alone: a match ends it
+    one = sim.Bench(value_of=lambda r: 0, outcome=lambda v, i: RunResult("fail", message="x"))
+    assert len(run_candidate(one, Built("b0000", "", "d", 0), test, 4, tmp_path)) == 1
+    assert one.batches == []

@@ -8,9 +8,10 @@ from pathlib import Path
 from lab.errors import BuildError
 from lab.history.model import combined_state
 from lab.job import ArchRun
-from lab.nightly.driver import CellRun, cell_dir_name, default_slots, failed_build_attempt
+from lab.nightly.driver import CellRun, cell_dir_name, failed_build_attempt
 from lab.nightly.matrix import load_matrix
 from lab.results.records import CaseRecord
+from lab.runtime.local import LocalRuntime
 
 RECORDED = Path(__file__).parent / "data" / "runs" / "20261122-105125"
 
@@ -66,5 +67,6 @@ def test_a_cell_whose_kernel_did_not_build_is_a_build_failure_with_nothing_run(t
     assert (tmp_path / "debian-6.1_x86_64_none" / "try1" / "results.json").is_file()
 
 
-def test_at_least_one_cell_at_a_time():
-    assert default_slots() >= 1
+def test_at_least_one_cell_at_a_time_and_never_more_than_there_are():
+    assert LocalRuntime().slots(8) >= 1
+    assert LocalRuntime().slots(1) == 1

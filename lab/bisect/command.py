@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, replace
 from itertools import groupby
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lab.arch.variants import ArchVariant, get_variant
 from lab.bisect.driver import run_bisect
@@ -27,7 +28,7 @@ from lab.bisect.state import (
     new_id,
     save_state,
 )
-from lab.bisect.steps import LabBench
+from lab.bisect.steps import Bench, LabBench
 from lab.bisect.target import resolve_target
 from lab.errors import UsageError
 from lab.history.classify import outcome_of
@@ -41,6 +42,9 @@ from lab.terminal import console
 
 EXIT_STATUS: dict[ResultKind, int] = {"confirmed": 0, "unconfirmed": 1, "identical": 1,
                                       "ambiguous": 1, "not-reproduced": 1, "untestable": 3}
+
+if TYPE_CHECKING:
+    from lab.runtime.pool import CeleryRuntime
 
 
 @dataclass(frozen=True)
@@ -167,19 +171,24 @@ def plan_for(state: BisectState) -> Plan:
     return SeriesPlan(base, load_series(Path(state.series)), state.dir / "series")
 
 
-def bench_for(state: BisectState) -> LabBench:
-    return LabBench(get_variant(state.arch), resolve_target(state.test, all_suites()),
-                    pressure=state.pressure, timeout_s=state.timeout_s, seed=state.seed,
-                    duration_s=state.duration_s)
+def bench_for(state: BisectState, runtime: "CeleryRuntime | None" = None) -> Bench:
+    """Here, or with a runtime, a candidate's runs at once on the worker pool."""
+    local = LabBench(get_variant(state.arch), resolve_target(state.test, all_suites()),
+                     pressure=state.pressure, timeout_s=state.timeout_s, seed=state.seed,
+                     duration_s=state.duration_s)
+    if runtime is None:
+        return local
+    from lab.runtime.pool import PoolBench
+    return PoolBench(local, runtime)
 
 
-def bisect(state: BisectState) -> int:
+def bisect(state: BisectState, runtime: "CeleryRuntime | None" = None) -> int:
     """Run (or resume) a bisect, write its report and print it; the exit status."""
     with bisect_lock(state):
         save_state(state)
         note(f"bisect {state.id}: {state.dir} (`lab bisect --resume {state.id}` resumes it)")
         plan = plan_for(state)
-        result = run_bisect(state, plan, bench_for(state))
+        result = run_bisect(state, plan, bench_for(state, runtime))
     report = collect(state, plan)
     path = write_report(report)
     console().print(terminal(report, path))

@@ -176,6 +176,17 @@ def needs_more(runs: Sequence[RunResult], signature: Signature, repeat: int,
     return "match" not in kinds and kinds.count("pass") < repeat
 
 
+def runs_wanted(runs: Sequence[RunResult], signature: Signature, repeat: int,
+                until_repeat: bool = False) -> int:
+    """How many more runs can be started at once without running past the verdict: those
+    still needed if every one of them passes (0 when needs_more() says none)."""
+    if not needs_more(runs, signature, repeat, until_repeat):
+        return 0
+    kinds = [evidence(run, signature) for run in runs]
+    given = kinds.count("pass") + (kinds.count("match") if until_repeat else 0)
+    return max(1, min(repeat - given, repeat + EXTRA_RUNS - len(runs)))
+
+
 def default_repeat(outcomes: Sequence[Outcome]) -> tuple[int, str]:
     """Runs per candidate, from the case's outcomes in its cell(s), oldest first: 1 for a
     case that was never flaky (lab.history.classify), else enough that a kernel failing as

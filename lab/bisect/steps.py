@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from lab.arch.variants import ArchVariant
-from lab.bisect.policy import RunResult, Signature, needs_more, step_verdict
+from lab.bisect.policy import RunResult, Signature, runs_wanted, step_verdict
 from lab.bisect.search import Plan
 from lab.bisect.state import Role, Step
 from lab.bisect.target import Target
@@ -41,7 +41,10 @@ class Built:
 
 
 class Bench(Protocol):
-    """Where candidates are built and run: the lab itself, or a simulation in tests."""
+    """Where candidates are built and run: the lab itself, a worker pool, or a simulation
+    in tests. `fanout` runs of one candidate may go at once (to run_many)."""
+
+    fanout: int
 
     def build(self, request: BuildRequest) -> Built:
         """Build the candidate (raising BuildError, PatchError, ... when it cannot)."""
@@ -49,6 +52,10 @@ class Bench(Protocol):
 
     def run(self, built: Built, index: int, run_dir: Path) -> RunResult:
         """The index-th run (from 0) of the test on the kernel, its files in run_dir."""
+        ...
+
+    def run_many(self, built: Built, indexes: list[int], step_dir: Path) -> list[RunResult]:
+        """Those runs at once, each in step_dir/run<index + 1>."""
         ...
 
 
@@ -74,11 +81,15 @@ def run_candidate(bench: Bench, built: Built, signature: Signature, repeat: int,
                   step_dir: Path, until_repeat: bool = False) -> list[RunResult]:
     """Run the test until the policy has its verdict (see policy.needs_more)."""
     runs: list[RunResult] = []
-    while needs_more(runs, signature, repeat, until_repeat):
-        run = bench.run(built, len(runs), step_dir / f"run{len(runs) + 1}")
-        note(f"  run {len(runs) + 1}: {run.state}" + (f" ({run.message})" if run.message else "")
-             + (f", infra: {run.infra.splitlines()[0]}" if run.infra else ""))
-        runs.append(run)
+    while wanted := runs_wanted(runs, signature, repeat, until_repeat):
+        indexes = list(range(len(runs), len(runs) + min(wanted, bench.fanout)))
+        batch = (bench.run_many(built, indexes, step_dir) if len(indexes) > 1
+                 else [bench.run(built, indexes[0], step_dir / f"run{indexes[0] + 1}")])
+        for run in batch:
+            note(f"  run {len(runs) + 1}: {run.state}"
+                 + (f" ({run.message})" if run.message else "")
+                 + (f", infra: {run.infra.splitlines()[0]}" if run.infra else ""))
+            runs.append(run)
     return runs
 
 
@@ -117,6 +128,7 @@ class LabBench:
     timeout_s: float = 0.0  # per run; 0: the program's own
     seed: int = 0  # run i uses seed + i: the first repeats the original run's choices
     duration_s: int = 0
+    fanout: int = 1  # one guest at a time here
 
     def build(self, request: BuildRequest) -> Built:
         start = time.monotonic()
@@ -140,6 +152,9 @@ class LabBench:
         elapsed = time.monotonic() - start
         write_reports(run_dir, request, [outcome], started, elapsed, complete=True)
         return run_result(outcome, run_dir, self.target, elapsed)
+
+    def run_many(self, built: Built, indexes: list[int], step_dir: Path) -> list[RunResult]:
+        return [self.run(built, i, step_dir / f"run{i + 1}") for i in indexes]
 
 
 def run_result(outcome: ArchRun, run_dir: Path, target: Target, elapsed: float) -> RunResult:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lab import paths, proc
 from lab.arch import ArchProfile, get_arch
@@ -31,7 +32,11 @@ from lab.kernel.source import Source, resolve_source, source_slug
 from lab.kernel.toolchain import require, toolchain
 from lab.progress import note, step
 
+if TYPE_CHECKING:
+    from lab.runtime.store import ArtifactStore
+
 RECIPE_VERSION = 3  # bump when the way artifacts are made changes
+BUILD_TOOLS = ("make", "flex", "bison", "bc", "ccache", "git", "patch")  # and arch.compiler
 
 
 @dataclass(frozen=True)
@@ -165,7 +170,7 @@ class Prepared:
 def prepared_tree(request: BuildRequest) -> Iterator[Prepared]:
     """Lock the request's build tree, check out the source, apply the series, configure."""
     arch = request.arch
-    for program in ("make", "flex", "bison", "bc", "ccache", "git", "patch"):
+    for program in BUILD_TOOLS:
         require(program)
     series = load_series(request.series) if request.series else None
     fragments = kconfig.fragments_for(arch, request.fragments)
@@ -202,8 +207,9 @@ def configure_kernel(request: BuildRequest) -> str:
         return prepared.config_text
 
 
-def build_kernel(request: BuildRequest) -> KernelBuild:
-    """Prepare the tree, configure, and build unless the artifact is cached."""
+def build_kernel(request: BuildRequest, store: "ArtifactStore | None" = None) -> KernelBuild:
+    """Prepare the tree, configure, and build unless the artifact is cached here or, with
+    a shared `store`, there (a build made here is then shared through it)."""
     arch = request.arch
     tools = toolchain(arch)
     with prepared_tree(request) as prepared:
@@ -225,6 +231,11 @@ def build_kernel(request: BuildRequest) -> KernelBuild:
         artifact = builds_root() / key[:16]
         if (artifact / "metadata.json").exists():
             note(f"{arch.name} kernel {key[:16]} is cached: {artifact}")
+            if store is not None:
+                store.put_build(artifact)  # a no-op when the store has it
+            return load_build(str(artifact))
+        if store is not None and store.fetch_build(key[:16], artifact):
+            note(f"{arch.name} kernel {key[:16]} came from the artifact store: {artifact}")
             return load_build(str(artifact))
 
         start = time.monotonic()
@@ -256,7 +267,10 @@ def build_kernel(request: BuildRequest) -> KernelBuild:
             "lab_modules": [d.parent.name for d in lab_modules],
             "durations": timings,
         }
-        return collect_artifacts(tree, arch, artifact, metadata, log, lab_modules)
+        build = collect_artifacts(tree, arch, artifact, metadata, log, lab_modules)
+        if store is not None:
+            store.put_build(build.dir)
+        return build
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from lab.progress import note
 from lab.report.collect import collect_report
 from lab.report.terminal import summary_view
 from lab.report.write import write_report
+from lab.runtime.base import Runtime
 from lab.terminal import console
 
 
@@ -23,6 +24,7 @@ class NightlyJob:
     options: NightlyOptions
     history: Path | None = None  # default: the matrix's, else the user's history
     keep: int = 30  # nights whose results directories are kept
+    runtime: Runtime | None = None  # where its jobs run (None: here)
 
 
 def nightly(job: NightlyJob) -> int:
@@ -30,7 +32,7 @@ def nightly(job: NightlyJob) -> int:
     matrix = load_matrix(job.matrix)
     history = job.history or matrix.history or paths.history_path()
     with nightly_lock():
-        night_dir, record = run_night(matrix, job.options)
+        night_dir, record = run_night(matrix, job.options, job.runtime)
         with HistoryStore(history) as db:
             db.write_run(record)
             report = collect_report(db, record, night_dir)

@@ -9,7 +9,6 @@ failure can be told consistent or flaky. Every attempt keeps its own results dir
 """
 
 import json
-import os
 import socket
 import time
 from collections.abc import Callable
@@ -17,18 +16,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from lab.arch import get_arch
 from lab.errors import LabError
 from lab.history.ingest import read_cell, read_results
 from lab.history.model import CellInfo, ResultRow, RunInfo, RunRecord
-from lab.job import ArchRun, RunRequest, infra_records, new_run_dir, run_arch, write_reports
-from lab.kernel.build import KernelBuild, build_kernel
+from lab.job import ArchRun, RunRequest, infra_records, new_run_dir, write_reports
 from lab.nightly.matrix import BuildSpec, Cell, Matrix
 from lab.progress import note
-from lab.suites import Suite, all_suites, new_knobs
-
-GUEST_VCPUS = 2
-GUEST_HOST_MEMORY_MB = 2048  # guest RAM (the heavy profile's) plus QEMU's own
+from lab.runtime.base import Runtime
+from lab.runtime.jobs import AttemptJob, BuildJob
+from lab.runtime.local import LocalRuntime
+from lab.suites import new_knobs
 
 
 @dataclass(frozen=True)
@@ -79,49 +76,23 @@ def relative(attempt_dir: Path, path: str) -> str:
     return str(Path(attempt_dir.parent.name, attempt_dir.name, path))
 
 
-def default_slots() -> int:
-    """Cells at once: a guest per GUEST_VCPUS cores, and per GUEST_HOST_MEMORY_MB available."""
-    cores = os.cpu_count() or 1
-    try:
-        pages = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        memory_slots = pages // (GUEST_HOST_MEMORY_MB << 20)
-    except (ValueError, OSError):
-        memory_slots = 1
-    return max(1, min(cores // GUEST_VCPUS, memory_slots))
-
-
 def cell_dir_name(cell: Cell) -> str:
     """The cell's folder in the night's results: its key with '/' as '_'."""
     return cell.key.replace("/", "_")
 
 
-def build_all(matrix: Matrix, flavour: str) -> dict[BuildSpec, KernelBuild | LabError]:
-    """Every build of the matrix, one after the other: the build or why it failed."""
-    builds: dict[BuildSpec, KernelBuild | LabError] = {}
+def build_all(matrix: Matrix, flavour: str, runtime: Runtime) -> dict[BuildSpec, str | LabError]:
+    """Every build of the matrix, one after the other: the build id or why it failed."""
+    builds: dict[BuildSpec, str | LabError] = {}
     specs = matrix.builds()
     for index, spec in enumerate(specs, 1):
         note(f"nightly: build {index}/{len(specs)}: {spec.source} "
              f"{spec.series or '(no series)'} {spec.arch}")
-        try:
-            builds[spec] = build_kernel(spec.request(flavour=flavour))
-        except LabError as e:  # a patch that does not apply is a build failure of its cells
-            note(f"nightly: build {index}/{len(specs)} failed: {str(e).splitlines()[0]}")
-            builds[spec] = e
+        builds[spec] = runtime.build(BuildJob(spec, flavour))
+        if isinstance(builds[spec], LabError):
+            note(f"nightly: build {index}/{len(specs)} failed: "
+                 f"{str(builds[spec]).splitlines()[0]}")
     return builds
-
-
-def suites_of(cell: Cell) -> tuple[Suite, ...]:
-    suites = all_suites()
-    return tuple(suites[name] for name in cell.suites)
-
-
-def cell_request(cell: Cell, suites: tuple[Suite, ...], seed: int, results_root: Path,
-                 kernel: KernelBuild | None) -> RunRequest:
-    """The `lab run` of one attempt of a cell, on its prebuilt kernel (None: it has none)."""
-    return RunRequest(arches=(get_arch(cell.arch),), suites=suites, build=cell.build.request(),
-                      results_root=results_root, kernel=str(kernel.dir) if kernel else None,
-                      mmu=cell.mmu, pressure=cell.pressure,
-                      knobs=new_knobs(seed, cell.duration_s))
 
 
 def save_attempt(cell_run: CellRun, request: RunRequest, cell_dir: Path,
@@ -138,68 +109,69 @@ def save_attempt(cell_run: CellRun, request: RunRequest, cell_dir: Path,
     return outcome
 
 
-def run_attempt(cell_run: CellRun, request: RunRequest, cell_dir: Path) -> ArchRun:
-    """One attempt of a cell on real guests."""
-    (arch,) = request.arches
-    return save_attempt(cell_run, request, cell_dir,
-                        lambda attempt_dir: run_arch(request, arch, attempt_dir))
+def run_attempt(cell_run: CellRun, job: AttemptJob, cell_dir: Path,
+                runtime: Runtime) -> ArchRun:
+    """One attempt of a cell, run by the runtime."""
+    return save_attempt(cell_run, job.request(cell_dir.parent), cell_dir,
+                        lambda attempt_dir: runtime.run_attempt(job, attempt_dir))
 
 
 def failed_build_attempt(cell_run: CellRun, error: LabError, cell_dir: Path,
                          seed: int) -> None:
     """A cell whose kernel did not build: its programs are infra, saying 'build: ...'."""
     cell = cell_run.cell
-    suites = suites_of(cell)
-    request = cell_request(cell, suites, seed, cell_dir.parent, kernel=None)
+    request = AttemptJob(cell, cell.suites, seed, "").request(cell_dir.parent)
     outcome = ArchRun(cell.arch, source=cell.source, series=cell.series, infra=str(error),
-                      records=infra_records(cell.arch, suites, f"build: {error}"))
+                      records=infra_records(cell.arch, request.suites, f"build: {error}"))
     save_attempt(cell_run, request, cell_dir, lambda _: outcome)
 
 
-def run_cell(cell: Cell, build: KernelBuild | LabError, night_dir: Path, seed: int,
-             options: NightlyOptions) -> CellRun:
+def run_cell(cell: Cell, build: str | LabError, night_dir: Path, seed: int,
+             options: NightlyOptions, runtime: Runtime) -> CellRun:
     """Run a cell `repeat` times, again after infra results, and its failing suites again."""
     cell_run = CellRun(cell)
     cell_dir = night_dir / cell_dir_name(cell)
     if isinstance(build, LabError):
         failed_build_attempt(cell_run, build, cell_dir, seed)
         return cell_run
-    suites = suites_of(cell)
+
+    def attempt(suites: tuple[str, ...]) -> ArchRun:
+        return run_attempt(cell_run, AttemptJob(cell, suites, seed, build), cell_dir, runtime)
+
     for repeat in range(cell.repeat):
         note(f"nightly: {cell.key}: run {repeat + 1}/{cell.repeat}")
-        outcome = run_attempt(cell_run, cell_request(cell, suites, seed, night_dir, build),
-                              cell_dir)
+        outcome = attempt(cell.suites)
         for retry in range(options.retries):
             if not any(r.state == "infra" for r in outcome.records):
                 break
             note(f"nightly: {cell.key}: infra results, retry {retry + 1}/{options.retries}")
             infra = {r.suite for r in outcome.records if r.state == "infra"}
-            again = tuple(s for s in suites if s.name in infra) or suites
-            outcome = run_attempt(cell_run, cell_request(cell, again, seed, night_dir, build),
-                                  cell_dir)
+            outcome = attempt(tuple(s for s in cell.suites if s in infra) or cell.suites)
     failing = {r.suite for _, o in cell_run.attempts for r in o.records if r.state == "fail"}
-    again = tuple(s for s in suites if s.name in failing)
+    again = tuple(s for s in cell.suites if s in failing)
     for rerun in range(options.reruns if again else 0):
-        note(f"nightly: {cell.key}: {', '.join(s.name for s in again)} failed, "
-             f"re-run {rerun + 1}/{options.reruns}")
-        run_attempt(cell_run, cell_request(cell, again, seed, night_dir, build), cell_dir)
+        note(f"nightly: {cell.key}: {', '.join(again)} failed, re-run {rerun + 1}/"
+             f"{options.reruns}")
+        attempt(again)
     return cell_run
 
 
-def run_night(matrix: Matrix, options: NightlyOptions) -> tuple[Path, RunRecord]:
-    """Build, run every cell, and return the night's results directory and history record
-    (not yet written to the history)."""
+def run_night(matrix: Matrix, options: NightlyOptions,
+              runtime: Runtime | None = None) -> tuple[Path, RunRecord]:
+    """Build, run every cell (here, or on the runtime's workers), and return the night's
+    results directory and history record (not yet written to the history)."""
+    runtime = runtime or LocalRuntime()
     night_dir = new_run_dir(options.results_root)
     knobs = new_knobs(options.seed)
     note(f"nightly {night_dir.name}: matrix {matrix.name} ({len(matrix.cells)} cells, "
          f"{len(matrix.builds())} builds), seed {knobs.seed}")
     started, start = time.strftime("%Y-%m-%dT%H:%M:%S"), time.monotonic()
-    builds = build_all(matrix, options.flavour)
-    slots = options.slots or default_slots()
-    note(f"nightly: running {len(matrix.cells)} cells, {slots} at a time")
+    builds = build_all(matrix, options.flavour, runtime)
+    slots = options.slots or runtime.slots(len(matrix.cells))
+    note(f"nightly: running {len(matrix.cells)} cells, {slots} at a time ({runtime.name})")
     with ThreadPoolExecutor(max_workers=slots) as pool:
         futures = [pool.submit(run_cell, cell, builds[cell.build], night_dir, knobs.seed,
-                               options) for cell in matrix.cells]
+                               options, runtime) for cell in matrix.cells]
         cell_runs = [f.result() for f in futures]
     finished = time.strftime("%Y-%m-%dT%H:%M:%S")
     run = RunInfo(night_dir.name, started, finished, kind="nightly",
@@ -213,9 +185,10 @@ def run_night(matrix: Matrix, options: NightlyOptions) -> tuple[Path, RunRecord]
     record = RunRecord(run, tuple(cells), tuple(rows))
     (night_dir / "nightly.json").write_text(json.dumps({
         "matrix": str(matrix.path), "seed": knobs.seed, "slots": slots,
+        "runtime": runtime.name,
         "duration_s": round(time.monotonic() - start, 1),
-        "builds": {f"{s.source}|{s.series}|{s.arch}": (b.id if isinstance(b, KernelBuild)
-                                                       else f"failed: {b}")
+        "builds": {f"{s.source}|{s.series}|{s.arch}": (f"failed: {b}"
+                                                       if isinstance(b, LabError) else b)
                    for s, b in builds.items()},
         "cells": [c.key for c in matrix.cells]}, indent=2) + "\n")
     return night_dir, record
