@@ -88,14 +88,17 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def record_run(args: argparse.Namespace, run_dir: Path, module_params: tuple) -> None:
-    """Add a finished `lab run` to the history, unless told not to or its kernel modules ran
-    with parameters (a bug pattern brought back is no result of the cell's kernel)."""
+def record_run(args: argparse.Namespace, run_dir: Path, module_params: tuple,
+               runs: list) -> None:
+    """Add a finished `lab run` to the history, unless told not to, its kernel modules ran
+    with parameters (a bug pattern brought back is no result of the cell's kernel) or a
+    target never said what it is."""
     from lab.history.ingest import ingest_run_dir
     from lab.progress import note
 
-    if args.no_history or module_params:
-        why = "--no-history" if args.no_history else "module parameters"
+    if args.no_history or module_params or any(run.arch not in ARCHES for run in runs):
+        why = ("--no-history" if args.no_history else "module parameters" if module_params
+               else "the target never answered: its arch is unknown")
         note(f"not recorded in the history ({why})")
         return
     with open_history(args) as db:
@@ -131,7 +134,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                                          module_params))
     run_dir, runs = run_lab(request, remote_parts(args, request))
     print_summary(runs, run_dir)
-    record_run(args, run_dir, module_params)
+    record_run(args, run_dir, module_params, runs)
     states = {r.state for run in runs for r in run.records}
     return 1 if "fail" in states else 3 if "infra" in states else 0
 

@@ -1,6 +1,9 @@
 """What runs on a remote target: programs, skips with their reasons, the lab's modules."""
 
 import json
+import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -60,3 +63,24 @@ def test_a_lab_build_of_another_release_is_named_as_the_reason(tmp_path):
 def test_a_directory_that_is_no_kernel_build_is_refused(tmp_path):
     with pytest.raises(UsageError, match="not a kernel build directory"):
         kernel_dir_release(tmp_path)
+
+
+def test_a_target_that_refuses_the_connection_is_infra_and_stays_out_of_the_history(
+        tmp_path):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (tmp_path / "known_hosts").write_text("")
+    done = subprocess.run(
+        [sys.executable, "-m", "lab", "run", "--target", f"ssh://root@127.0.0.1:{port}",
+         "--known-hosts", str(tmp_path / "known_hosts"), "--suite", "smoke", "--results",
+         str(tmp_path), "--history", str(tmp_path / "history.sqlite")],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert done.returncode == 3, done.stdout + done.stderr
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    (record,) = json.loads((run_dir / "results.json").read_text())["records"]
+    assert record["state"] == "infra"
+    assert record["message"].startswith(f"target connection: ssh://root@127.0.0.1:{port}: "
+                                        "cannot connect")
+    assert "not recorded in the history (the target never answered" in done.stderr
+    assert not (tmp_path / "history.sqlite").exists()

@@ -28,6 +28,7 @@ from lab.transport.kmsg import KmsgCursor
 from lab.transport.ssh import SshOptions, SshTransport, connect, upload
 from lab.transport.url import TargetUrl
 
+UNKNOWN_ARCH = "unknown"  # a target that never said what it is
 PEER_SKIP = "peer suites are built into the lab's guest images; they do not run on targets"
 
 
@@ -128,7 +129,9 @@ def run_target(request: RunRequest, target: RemoteTarget, run_dir: Path) -> Arch
         raise UsageError(f"pressure {request.pressure!r} changes the machine (RAM, swap, "
                          "balloon, fault injection): lab guests only; targets run without")
     session = Session(target)
-    outcome = ArchRun("?", target=str(target.url))
+    # Until the target says what it is: the arch asked for, if one was.
+    arch_asked = request.arches[0].name if len(request.arches) == 1 else UNKNOWN_ARCH
+    outcome = ArchRun(arch_asked, target=str(target.url))
     pending = [p for s in request.suites for p in s.programs]
     try:
         client = session.connect()
