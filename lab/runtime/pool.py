@@ -11,7 +11,6 @@ from pathlib import Path
 from celery import Celery
 from celery.result import AsyncResult
 
-from lab.arch import get_arch
 from lab.bisect.policy import RunResult
 from lab.bisect.steps import Built, LabBench
 from lab.errors import BuildError, InfraError, LabError
@@ -88,8 +87,8 @@ class CeleryRuntime:
         except InfraError as e:
             request = job.request(attempt_dir.parent)
             return ArchRun(job.cell.arch, build_id=job.build_id, infra=str(e),
-                           records=infra_records(get_arch(job.cell.arch).name,
-                                                 request.suites, f"{e.kind}: {e}"))
+                           records=infra_records(job.cell.arch, request.suites,
+                                                 f"{e.kind}: {e}"))
         unpack(self.store.get_blob(value["logs"]), attempt_dir)
         note(f"pool: {what} ran on {value['worker']}")
         return arch_run(value["run"])

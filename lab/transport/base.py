@@ -22,6 +22,10 @@ class TargetPaths:
         return f"{self.moddir.format(release=release)}/{name}.ko"
 
 
+# Host-side grace beyond a command's own timeout before the machine running it is declared
+# hung (a guest) or unreachable (a remote target).
+HANG_GRACE_S = 60.0
+
 # The lab's own guest image (lab/image/initramfs.py) and its scratch disk.
 GUEST_PATHS = TargetPaths("/lab/bin", "/lib/modules/{release}/extra", "/tmp", "/mnt/ext4")
 

@@ -13,14 +13,12 @@ from pathlib import Path
 
 import paramiko
 
-from lab.transport.base import TargetPaths, TransportLost
+from lab.transport.base import HANG_GRACE_S, TargetPaths, TransportLost
 from lab.transport.kmsg import KmsgCursor
 from lab.transport.url import TargetUrl
 from lab.vm.agent import AgentClient, AgentGone, CommandResult, Hello
 
 DEFAULT_KNOWN_HOSTS = Path("~/.ssh/known_hosts")
-# Host-side grace beyond a command's own timeout before the target is declared unreachable.
-HANG_GRACE_S = 60.0
 COMMAND_TIMEOUT_S = 600.0
 
 

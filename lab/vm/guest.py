@@ -16,14 +16,12 @@ from lab.errors import BootError, InfraError
 from lab.image.disk import make_ext4, make_raw
 from lab.progress import note
 from lab.results.oracle import find_problems, load_allowlist, parse_console
-from lab.transport.base import GUEST_PATHS
+from lab.transport.base import GUEST_PATHS, HANG_GRACE_S
 from lab.vm.agent import AgentClient, AgentGone, CommandResult, Hello
 from lab.vm.qemu import MachineSpec, QemuProcess, Sockets
 
 EXT4_MOUNT = "/mnt/ext4"
 PANIC_MARKERS = ("Kernel panic - not syncing", "---[ end Kernel panic")
-# Host-side grace beyond a command's own timeout before the guest is declared hung.
-HANG_GRACE_S = 60.0
 
 
 class GuestCrashed(Exception):

@@ -10,6 +10,7 @@ from lab.errors import InfraError, UsageError
 from lab.image.ssh_image import GUEST_DROPBEAR, GUEST_HOST_KEY, require_ssh
 from lab.image.ssh_keys import GUEST_HOST, client_key, write_known_hosts
 from lab.transport.base import run_required
+from lab.transport.url import TargetUrl
 from lab.vm.guest import Guest
 
 USER = "root"
@@ -38,7 +39,7 @@ class SshEndpoint:
 
     def url(self) -> str:
         """'ssh://root@127.0.0.1:PORT'."""
-        return f"ssh://{self.user}@{self.host}:{self.port}"
+        return str(TargetUrl(self.user, self.host, self.port))
 
 
 def start_sshd(guest: Guest) -> SshEndpoint:
