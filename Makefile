@@ -18,9 +18,9 @@ deps:
 run: deps
 	$(PYTHON) -m lab run --arch x86_64,ppc64 --suite all
 
-test: deps
-	$(PYTHON) -m ruff check lab tests testsuites conftest.py
+test: deps lint
 	$(PYTHON) -m pytest tests testsuites --arch x86_64,ppc64 $(PYTEST_ARGS)
 
 lint:
 	$(PYTHON) -m ruff check lab tests testsuites conftest.py
+	$(PYTHON) -m ruff format --check lab tests testsuites conftest.py

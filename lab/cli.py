@@ -1,74 +1,84 @@
 """The `lab` command line."""
 
 import argparse
-import os
 import signal
 import sys
 from pathlib import Path
 
 from lab.arch import ARCHES, get_arch, parse_arches
-from lab.errors import LabError, UsageError
+from lab.errors import InfraError, LabError, UsageError
+from lab.exitcodes import ExitStatus, run_exit_status
 from lab.kernel.build import BuildRequest, build_kernel, load_build
-from lab.kernel.config import FLAVOURS
 from lab.paths import KERNELS_DIR, history_path
 from lab.report.trends import LAST_RUNS
+from lab.run import options
 
 
 def _add_kernel_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--arch", default="x86_64", help=f"one or more of {','.join(ARCHES)}")
-    p.add_argument("--source", default="debian-6.1",
-                   help="named source (kernels/sources.toml), git:PATH[@REV] or dir:PATH")
-    p.add_argument("--series", type=Path, help="quilt series folder or mbox file")
-    p.add_argument("--flavour", default="tiny", choices=list(FLAVOURS),
-                   help="tiny: tinyconfig + fragments; full: arch defconfig + fragments")
-    p.add_argument("--config", type=Path, action="append", default=[], dest="fragments",
-                   help="extra config fragment (repeatable)")
-    p.add_argument("--coverage", action="store_true",
-                   help="gcov counters for mm/ (a separate build tree; see `lab coverage`)")
-    p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
+    options.declare(p, (options.ARCH, *options.BUILD_OPTIONS))
 
 
 def _add_guest_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--kernel", help="use this build (id or artifact dir) instead of building")
-    p.add_argument("--accel", default="auto", choices=["auto", "tcg", "kvm"],
-                   help="auto: KVM only after `lab doctor --probe-kvm` succeeded, else TCG")
-    p.add_argument("--mmu", default="", choices=["", "radix", "hash"],
-                   help="ppc64 MMU (hash passes disable_radix)")
-    p.add_argument("--memory", type=int, default=1024, help="guest RAM in MiB")
-    p.add_argument("--pressure", default="none",
-                   help="memory-pressure profile (testsuites/pressure/profiles.toml)")
+    options.declare(p, options.GUEST_OPTIONS)
 
 
 def _add_target_options(p: argparse.ArgumentParser) -> None:
     t = p.add_argument_group("remote target (README: Remote targets)")
-    t.add_argument("--target", metavar="ssh://USER@HOST[:PORT]",
-                   help="run the suites on this already booted machine instead of a lab guest")
-    t.add_argument("--ssh-key", type=Path,
-                   help="private key file (default: the SSH agent and ~/.ssh keys)")
-    t.add_argument("--known-hosts", type=Path,
-                   help="known_hosts file with the target's host key (default ~/.ssh/known_hosts)")
-    t.add_argument("--target-dir", default="/var/tmp/faultlab",
-                   help="where the programs and modules go on the target")
+    t.add_argument(
+        "--target",
+        metavar="ssh://USER@HOST[:PORT]",
+        help="run the suites on this already booted machine instead of a lab guest",
+    )
+    t.add_argument(
+        "--ssh-key", type=Path, help="private key file (default: the SSH agent and ~/.ssh keys)"
+    )
+    t.add_argument(
+        "--known-hosts",
+        type=Path,
+        help="known_hosts file with the target's host key (default ~/.ssh/known_hosts)",
+    )
+    t.add_argument(
+        "--target-dir",
+        default="/var/tmp/faultlab",
+        help="where the programs and modules go on the target",
+    )
     t.add_argument("--target-tmpfs", default="/dev/shm", help="a tmpfs directory on the target")
-    t.add_argument("--target-ext4", default="",
-                   help="an ext4 directory on the target (default: none, ext4 cases skip)")
-    t.add_argument("--target-kernel-build", default="", metavar="BUILD|DIR",
-                   help="the target kernel's lab build id, or its kernel build directory, "
-                   "for the lab's modules (default: suites that load one skip)")
+    t.add_argument(
+        "--target-ext4",
+        default="",
+        help="an ext4 directory on the target (default: none, ext4 cases skip)",
+    )
+    t.add_argument(
+        "--target-kernel-build",
+        default="",
+        metavar="BUILD|DIR",
+        help="the target kernel's lab build id, or its kernel build directory, "
+        "for the lab's modules (default: suites that load one skip)",
+    )
 
 
 def _add_runtime_options(p: argparse.ArgumentParser, what: str) -> None:
-    p.add_argument("--runtime", default="local", choices=["local", "celery"],
-                   help=f"where {what}: here, or on the worker pool (README: Worker pool)")
-    p.add_argument("--broker", help="with --runtime celery: AMQP URL of the broker (default: "
-                   "$FAULTLAB_BROKER, else amqp://guest:guest@127.0.0.1:5672//)")
+    p.add_argument(
+        "--runtime",
+        default="local",
+        choices=["local", "celery"],
+        help=f"where {what}: here, or on the worker pool (README: Worker pool)",
+    )
+    p.add_argument(
+        "--broker",
+        help="with --runtime celery: AMQP URL of the broker (default: "
+        "$FAULTLAB_BROKER, else amqp://guest:guest@127.0.0.1:5672//)",
+    )
+
+
+def values(args: argparse.Namespace) -> options.Values:
+    """The parsed options by dest, as the option vocabulary reads them."""
+    return lambda dest: getattr(args, dest)
 
 
 def build_request(args: argparse.Namespace, arch_name: str) -> BuildRequest:
     """A BuildRequest from the common kernel options."""
-    return BuildRequest(arch=get_arch(arch_name), source=args.source, series=args.series,
-                        flavour=args.flavour, fragments=tuple(args.fragments), jobs=args.jobs,
-                        coverage=args.coverage)
+    return options.build_request(values(args), get_arch(arch_name))
 
 
 def kernel_for(args: argparse.Namespace, arch_name: str):
@@ -85,11 +95,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     for arch in parse_arches(args.arch):
         build = build_kernel(build_request(args, arch.name))
         print(f"{arch.name}: build {build.id} ({build.release}) at {build.dir}")
-    return 0
+    return ExitStatus.OK
 
 
-def record_run(args: argparse.Namespace, run_dir: Path, module_params: tuple,
-               runs: list) -> None:
+def record_run(args: argparse.Namespace, run_dir: Path, module_params: tuple, runs: list) -> None:
     """Add a finished `lab run` to the history, unless told not to, its kernel modules ran
     with parameters (a bug pattern brought back is no result of the cell's kernel) or a
     target never said what it is."""
@@ -97,8 +106,13 @@ def record_run(args: argparse.Namespace, run_dir: Path, module_params: tuple,
     from lab.progress import note
 
     if args.no_history or module_params or any(run.arch not in ARCHES for run in runs):
-        why = ("--no-history" if args.no_history else "module parameters" if module_params
-               else "the target never answered: its arch is unknown")
+        why = (
+            "--no-history"
+            if args.no_history
+            else "module parameters"
+            if module_params
+            else "the target never answered: its arch is unknown"
+        )
         note(f"not recorded in the history ({why})")
         return
     with open_history(args) as db:
@@ -107,15 +121,9 @@ def record_run(args: argparse.Namespace, run_dir: Path, module_params: tuple,
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from lab.job import RunRequest, run_lab
-    from lab.suites import (
-        check_module_params,
-        new_knobs,
-        parse_duration,
-        parse_module_param,
-        select_suites,
-    )
-    from lab.summary import print_summary
+    from lab.run.lab_run import RunRequest, run_lab
+    from lab.run.summary import print_summary
+    from lab.suites.catalogue import check_module_params, select_suites
 
     if args.target:
         arches = tuple(parse_arches(args.arch or ",".join(ARCHES)))
@@ -124,19 +132,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.kernel and len(arches) != 1:
         raise UsageError("--kernel names one build: give a single --arch")
     suites = select_suites(args.suite)
-    module_params = tuple(parse_module_param(p) for p in args.module_param)
-    check_module_params(module_params, suites)
-    request = RunRequest(arches=arches, suites=tuple(suites),
-                         build=build_request(args, arches[0].name),
-                         results_root=args.results, kernel=args.kernel, accel=args.accel,
-                         mmu=args.mmu, memory_mb=args.memory, pressure=args.pressure,
-                         knobs=new_knobs(args.seed, parse_duration(args.duration),
-                                         module_params))
+    knobs = options.knobs(values(args), with_module_params=True)
+    check_module_params(knobs.module_params, suites)
+    request = RunRequest(
+        arches=arches,
+        suites=tuple(suites),
+        build=build_request(args, arches[0].name),
+        results_root=args.results,
+        kernel=args.kernel,
+        guest=options.guest_options(values(args)),
+        knobs=knobs,
+    )
     run_dir, runs = run_lab(request, remote_parts(args, request))
     print_summary(runs, run_dir)
-    record_run(args, run_dir, module_params, runs)
-    states = {r.state for run in runs for r in run.records}
-    return 1 if "fail" in states else 3 if "infra" in states else 0
+    record_run(args, run_dir, knobs.module_params, runs)
+    return run_exit_status(r.state for run in runs for r in run.records)
 
 
 def remote_parts(args: argparse.Namespace, request) -> list:
@@ -150,71 +160,78 @@ def remote_parts(args: argparse.Namespace, request) -> list:
     from lab.transport.url import parse_target
 
     if args.kernel:
-        raise UsageError("--kernel boots a lab guest; a --target runs its own kernel (give "
-                         "its build with --target-kernel-build)")
-    target = RemoteTarget(parse_target(args.target),
-                          SshOptions(args.ssh_key, args.known_hosts),
-                          args.target_dir, args.target_tmpfs, args.target_ext4,
-                          args.target_kernel_build)
+        raise UsageError(
+            "--kernel boots a lab guest; a --target runs its own kernel (give "
+            "its build with --target-kernel-build)"
+        )
+    target = RemoteTarget(
+        parse_target(args.target),
+        SshOptions(args.ssh_key, args.known_hosts),
+        args.target_dir,
+        args.target_tmpfs,
+        args.target_ext4,
+        args.target_kernel_build,
+    )
     return [partial(run_target, request, target)]
 
 
 def cmd_boot(args: argparse.Namespace) -> int:
-    from lab.accel import choose_accel
-    from lab.image.initramfs import build_initramfs
     from lab.image.ssh_image import require_ssh
-    from lab.pressure import get_profile
-    from lab.pressure_session import machine_for
-    from lab.suites import all_suites
+    from lab.run.machine import lab_machine
+    from lab.suites.catalogue import all_suites
     from lab.vm.interactive import interactive_console
-    from lab.vm.ports import free_port
-    from lab.vm.qemu import MachineSpec
 
     arch = get_arch(args.arch)
     if args.ssh:
         require_ssh(arch)  # before a kernel build
     build = kernel_for(args, arch.name)
-    image = build_initramfs(arch, list(all_suites().values()), kernel=build, ssh=args.ssh)
-    spec = machine_for(get_profile(args.pressure), MachineSpec(
-        arch, build.boot_image, image.path, memory_mb=args.memory,
-        accel=choose_accel(arch, args.accel), mmu=args.mmu,
-        ssh_port=free_port() if args.ssh else 0))
-    return interactive_console(spec, args.results / "boot")
+    machine = lab_machine(
+        build, all_suites().values(), options.guest_options(values(args), ssh=args.ssh)
+    )
+    return interactive_console(machine.spec, args.results / "boot")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from lab.bench import bench_arch, summarize, write_bench
     from lab.bisect.bench import bench_bisect, summarize_bisects
+    from lab.run.bench import bench_arch, summarize, write_bench
+    from lab.run.machine import GuestOptions
 
     if args.bisect:
         sizes = [int(n) for n in args.bisect.split(",")]
-        bisects = [bench_bisect(arch.name, n) for arch in parse_arches(args.arch)
-                   for n in sizes]
+        bisects = [bench_bisect(arch.name, n) for arch in parse_arches(args.arch) for n in sizes]
         results, lines = bisects, summarize_bisects(bisects)
     else:
-        archs = [bench_arch(arch, args.source, args.boots, args.patch_changes)
-                 for arch in parse_arches(args.arch)]
+        guest = GuestOptions(accel=args.accel)
+        archs = [
+            bench_arch(arch, args.source, args.boots, args.patch_changes, guest)
+            for arch in parse_arches(args.arch)
+        ]
         results, lines = archs, summarize(archs)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     write_bench(results, args.output)
     print(lines)
     print(f"figures: {args.output}")
-    return 0
+    return ExitStatus.OK
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
-    from lab.coverage_run import CoverageRequest, run_coverage, tables
-    from lab.suites import new_knobs, select_suites
+    from lab.run.coverage import CoverageRequest, run_coverage, tables
+    from lab.run.machine import GuestOptions
+    from lab.suites.catalogue import select_suites
 
     arches = tuple(parse_arches(args.arch))
-    request = CoverageRequest(arches=arches, suites=tuple(select_suites(args.suite)),
-                              build=build_request(args, arches[0].name),
-                              results_root=args.results, accel=args.accel,
-                              pressure=args.pressure, knobs=new_knobs(args.seed))
+    request = CoverageRequest(
+        arches=arches,
+        suites=tuple(select_suites(args.suite)),
+        build=build_request(args, arches[0].name),
+        results_root=args.results,
+        guest=GuestOptions(accel=args.accel, pressure=args.pressure),
+        knobs=options.knobs(values(args)),
+    )
     run_dir, measured = run_coverage(request)
     print(tables(measured))
     print(f"coverage data: {run_dir}")
-    return 0 if all(m.passed for m in measured) else 1
+    return ExitStatus.OK if all(m.passed for m in measured) else ExitStatus.FAILED
 
 
 def open_history(args: argparse.Namespace):
@@ -237,16 +254,17 @@ def cmd_history(args: argparse.Namespace) -> int:
             for run_dir in args.imports:
                 record = ingest_run_dir(db, run_dir)
                 cells = ", ".join(cell.key for cell in record.cells) or "no cells"
-                print(f"{record.run.run_id}: {cells}; {len(record.results)} results "
-                      f"into {db.path}")
-            return 0
+                print(f"{record.run.run_id}: {cells}; {len(record.results)} results into {db.path}")
+            return ExitStatus.OK
         variants = tuple((v.arch, v.mmu) for v in parse_variants(args.arch or ""))
         history = db.case_history(args.test, cell=args.cell, variants=variants)
         if not history:
-            raise UsageError(f"no results of {args.test!r} in {db.path} for these filters; "
-                             "`lab history --import results/<run id>` adds a run")
+            raise UsageError(
+                f"no results of {args.test!r} in {db.path} for these filters; "
+                "`lab history --import results/<run id>` adds a run"
+            )
         console().print(case_history_view(args.test, history, args.last))
-    return 0
+    return ExitStatus.OK
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -258,8 +276,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     variants = parse_variants(args.arch or "")
     if len(args.runs) != (1 if variants else 2):
-        raise UsageError("--arch compares one run across arch variants: give one RUN" if variants
-                         else "give two runs to compare (or one run and --arch)")
+        raise UsageError(
+            "--arch compares one run across arch variants: give one RUN"
+            if variants
+            else "give two runs to compare (or one run and --arch)"
+        )
     with open_history(args) as db:
         if variants:
             record = run_from(db, args.runs[0])
@@ -268,7 +289,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             a, b = (run_from(db, ref) for ref in args.runs)
             view = compare_view(a.run.run_id, b.run.run_id, compare_runs(a, b), args.changed)
     console().print(view)
-    return 0
+    return ExitStatus.OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -285,8 +306,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         given = Path(args.run)
         run_dir = given if given.is_dir() else Path(record.run.results_dir)
         if not run_dir.is_dir():
-            raise UsageError(f"the results directory of run {record.run.run_id}, {run_dir}, "
-                             "is gone: give the directory where it is now")
+            raise UsageError(
+                f"the results directory of run {record.run.run_id}, {run_dir}, "
+                "is gone: give the directory where it is now"
+            )
         report = collect_report(db, record, run_dir, last=args.last)
     files = write_report(report, run_dir)
     console().print(summary_view(report, files))
@@ -297,49 +320,80 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     from lab.nightly.command import NightlyJob, nightly
     from lab.nightly.driver import NightlyOptions
 
-    options = NightlyOptions(results_root=args.results, slots=args.slots, retries=args.retries,
-                             reruns=args.reruns, seed=args.seed)
-    return nightly(NightlyJob(args.matrix, options, history=args.history, keep=args.keep,
-                              runtime=pool_runtime(args.runtime, args.broker)))
+    night = NightlyOptions(
+        results_root=args.results,
+        slots=args.slots,
+        retries=args.retries,
+        reruns=args.reruns,
+        seed=args.seed,
+    )
+    return nightly(
+        NightlyJob(
+            args.matrix,
+            night,
+            make_runtime(args.runtime, args.broker),
+            history=args.history,
+            keep=args.keep,
+        )
+    )
 
 
-def pool_runtime(name: str, broker: str | None):
-    """None for the local runtime; the worker pool's for 'celery'."""
+def make_runtime(name: str, broker: str | None):
+    """Where jobs run: here ('local'), or on the worker pool ('celery')."""
     if name == "local":
-        return None
+        from lab.runtime.local import LocalRuntime
+
+        return LocalRuntime()
     from lab.runtime.celery_app import TimeLimits, broker_from_env, make_app
     from lab.runtime.pool import CeleryRuntime
     from lab.runtime.store import default_store
 
     limits = TimeLimits()
-    return CeleryRuntime(make_app(broker or broker_from_env(), limits), default_store(),
-                         timeout_s=limits.hard_s + 600)
+    return CeleryRuntime(
+        make_app(broker or broker_from_env(), limits),
+        default_store(),
+        timeout_s=limits.hard_s + 600,
+    )
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from lab.runtime.queues import parse_queues
     from lab.runtime.worker import DEFAULT_NAME, WorkerOptions, run_worker
 
-    options = WorkerOptions(parse_queues(args.queues), concurrency=args.concurrency,
-                            name=args.name or DEFAULT_NAME, broker=args.broker or "")
-    return run_worker(options)
+    worker = WorkerOptions(
+        parse_queues(args.queues),
+        concurrency=args.concurrency,
+        name=args.name or DEFAULT_NAME,
+        broker=args.broker or "",
+    )
+    return run_worker(worker)
 
 
 def cmd_bisect(args: argparse.Namespace) -> int:
     from lab.bisect import command
     from lab.bisect.state import load_state
-    from lab.errors import InfraError
-    from lab.suites import parse_duration
 
     forms = [bool(args.tree), bool(args.series), bool(args.resume), bool(args.from_regression)]
     if sum(forms) != 1:
-        raise UsageError("give one of --tree (with --good/--bad), --series (with --source), "
-                         "--resume ID or --from-regression RUN CASE")
-    options = command.BisectOptions(
-        arch=args.arch, test=args.test or "", repeat=args.repeat, pressure=args.pressure,
-        timeout_s=args.timeout, flavour=args.flavour, fragments=tuple(args.fragments),
-        jobs=args.jobs, seed=args.seed, duration_s=parse_duration(args.duration),
-        titles=tuple(args.oops), history=args.history or history_path())
+        raise UsageError(
+            "give one of --tree (with --good/--bad), --series (with --source), "
+            "--resume ID or --from-regression RUN CASE"
+        )
+    knobs = options.knobs(values(args))
+    bisecting = command.BisectOptions(
+        arch=args.arch,
+        test=args.test or "",
+        repeat=args.repeat,
+        pressure=args.pressure,
+        timeout_s=args.timeout,
+        flavour=args.flavour,
+        fragments=tuple(args.fragments),
+        jobs=args.jobs,
+        seed=args.seed,
+        duration_s=knobs.duration_s,
+        titles=tuple(args.oops),
+        history=args.history or history_path(),
+    )
     if (args.tree or args.series) and not args.test:
         raise UsageError("--test SUITE/PROGRAM/CASE: the test that fails")
     try:
@@ -348,19 +402,22 @@ def cmd_bisect(args: argparse.Namespace) -> int:
         elif args.tree:
             if not (args.good and args.bad):
                 raise UsageError("--tree needs --good REV and --bad REV")
-            state = command.git_state(args.tree, args.good, args.bad, options)
+            state = command.git_state(args.tree, args.good, args.bad, bisecting)
         elif args.series:
-            state = command.series_state(args.source, args.series, options)
+            state = command.series_state(args.source, args.series, bisecting)
         else:
             run_id, case = args.from_regression
-            regression = command.from_history(options.history, run_id, case, args.cell)
-            print(f"regression of {regression.test} in {regression.cell}: last good run "
-                  f"{regression.good_run}, failing run {regression.bad_run}")
-            state = command.regression_state(regression, options)
-        return command.bisect(state, pool_runtime(args.runtime, args.broker))
+            regression = command.from_history(bisecting.history, run_id, case, args.cell)
+            print(
+                f"regression of {regression.test} in {regression.cell}: last good run "
+                f"{regression.good_run}, failing run {regression.bad_run}"
+            )
+            state = command.regression_state(regression, bisecting)
+        pool = make_runtime(args.runtime, args.broker) if args.runtime != "local" else None
+        return command.bisect(state, pool)
     except InfraError as e:
         print(f"lab: {e.kind}: {e}", file=sys.stderr)
-        return 3
+        return ExitStatus.INFRA
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -377,172 +434,294 @@ def parser() -> argparse.ArgumentParser:
     _add_kernel_options(b)
     b.set_defaults(func=cmd_build)
 
-    hist_help = "history database (default: $FAULTLAB_HISTORY, else history.sqlite in the " \
-        "user data directory)"
     r = sub.add_parser("run", help="build, boot and run suites; write results/<run id>/")
     _add_kernel_options(r)
     _add_guest_options(r)
-    r.add_argument("--suite", default="all", help="comma-separated suites, or 'all'")
-    r.add_argument("--results", type=Path, default=Path("results"), help="results root")
-    r.add_argument("--seed", type=int, help="seed for every randomized suite (default: a new "
-                   "random one, printed and kept in run.json)")
-    r.add_argument("--duration", default="0", help="how long each program repeats its cases "
-                   "with fresh random choices: 0 (each case once, about a minute in all), "
-                   "10m, 1h ...")
-    r.add_argument("--module-param", action="append", default=[], metavar="MODULE.PARAM=VALUE",
-                   help="a parameter for a lab module when a suite loads it (repeatable), "
-                   "e.g. faultlab_spu.bug=2 brings back a known bug pattern")
-    r.add_argument("--history", type=Path, help=hist_help)
-    r.add_argument("--no-history", action="store_true",
-                   help="do not record the run in the history")
+    options.declare(
+        r,
+        (
+            options.SUITE,
+            options.RESULTS,
+            *options.KNOB_OPTIONS,
+            options.MODULE_PARAM,
+            options.HISTORY,
+        ),
+    )
+    r.add_argument("--no-history", action="store_true", help="do not record the run in the history")
     _add_target_options(r)
     r.set_defaults(func=cmd_run, arch=None)
 
-    c = sub.add_parser("coverage", help="line coverage of the target mm functions per suite "
-                       "(builds a gcov kernel)")
+    c = sub.add_parser(
+        "coverage", help="line coverage of the target mm functions per suite (builds a gcov kernel)"
+    )
     _add_kernel_options(c)
-    c.add_argument("--accel", default="auto", choices=["auto", "tcg", "kvm"])
-    c.add_argument("--pressure", default="none", help="memory-pressure profile")
-    c.add_argument("--suite", default="smoke,fault,nonlinear",
-                   help="comma-separated suites, or 'all'")
-    c.add_argument("--seed", type=int, help="seed for the randomized suites")
-    c.add_argument("--results", type=Path, default=Path("results"), help="results root")
+    options.declare(
+        c,
+        (
+            options.ACCEL,
+            options.PRESSURE,
+            options.SUITE.but(default="smoke,fault,nonlinear"),
+            options.RESULTS,
+            *options.KNOB_OPTIONS,
+        ),
+    )
     c.set_defaults(func=cmd_coverage)
 
     bo = sub.add_parser("boot", help="interactive console on a fresh guest (Ctrl-] leaves)")
     _add_kernel_options(bo)
     _add_guest_options(bo)
-    bo.add_argument("--results", type=Path, default=Path("results"), help="console log root")
-    bo.add_argument("--ssh", action="store_true", help="start an SSH server in the guest "
-                    "(x86_64) on a free port of 127.0.0.1, and print how to log in")
+    options.declare(bo, (options.RESULTS.but(help="console log root"),))
+    bo.add_argument(
+        "--ssh",
+        action="store_true",
+        help="start an SSH server in the guest "
+        "(x86_64) on a free port of 127.0.0.1, and print how to log in",
+    )
     bo.set_defaults(func=cmd_boot)
 
     be = sub.add_parser("bench", help="measure rebuild, boot and smoke times (figures only)")
-    be.add_argument("--arch", default="x86_64,ppc64", help=f"one or more of {','.join(ARCHES)}")
-    be.add_argument("--source", default="debian-6.1")
+    options.declare(be, (options.ARCH.but(default="x86_64,ppc64"), options.SOURCE, options.ACCEL))
     be.add_argument("--boots", type=int, default=5, help="boots to time per arch")
-    be.add_argument("--patch-changes", type=int, default=2,
-                    help="one-line patch changes to time per arch")
-    be.add_argument("--bisect", metavar="N[,N...]",
-                    help="instead: time whole bisects of the demo history over N candidates "
-                         "(multiples of 16, e.g. 16,64)")
+    be.add_argument(
+        "--patch-changes", type=int, default=2, help="one-line patch changes to time per arch"
+    )
+    be.add_argument(
+        "--bisect",
+        metavar="N[,N...]",
+        help="instead: time whole bisects of the demo history over N candidates "
+        "(multiples of 16, e.g. 16,64)",
+    )
     be.add_argument("--output", type=Path, default=Path("results/bench.json"))
     be.set_defaults(func=cmd_bench)
 
-    h = sub.add_parser("history", help="a case's results over the runs of the history, and "
-                       "what they say about the newest; or import results directories")
+    h = sub.add_parser(
+        "history",
+        help="a case's results over the runs of the history, and "
+        "what they say about the newest; or import results directories",
+    )
     what = h.add_mutually_exclusive_group(required=True)
-    what.add_argument("--test", help="SUITE/CASE, e.g. fault/fault/sigbus_beyond_eof_ext4, or "
-                      "the case as results.json names it (fault/sigbus_beyond_eof_ext4)")
-    what.add_argument("--import", dest="imports", type=Path, nargs="+", metavar="RUN_DIR",
-                      help="add `lab run` results directories to the history")
-    h.add_argument("--arch", help="only these arch variants, comma-separated: "
-                   "x86_64, ppc64 (radix MMU), ppc64-hash")
+    what.add_argument(
+        "--test",
+        help="SUITE/CASE, e.g. fault/fault/sigbus_beyond_eof_ext4, or "
+        "the case as results.json names it (fault/sigbus_beyond_eof_ext4)",
+    )
+    what.add_argument(
+        "--import",
+        dest="imports",
+        type=Path,
+        nargs="+",
+        metavar="RUN_DIR",
+        help="add `lab run` results directories to the history",
+    )
+    h.add_argument(
+        "--arch",
+        help="only these arch variants, comma-separated: x86_64, ppc64 (radix MMU), ppc64-hash",
+    )
     h.add_argument("--cell", help="only this cell, e.g. debian-6.1/ppc64-hash/heavy")
-    h.add_argument("--last", type=int, default=20,
-                   help="runs shown per cell (the classification looks at all of them)")
-    h.add_argument("--history", type=Path, help=hist_help)
+    h.add_argument(
+        "--last",
+        type=int,
+        default=20,
+        help="runs shown per cell (the classification looks at all of them)",
+    )
+    options.declare(h, (options.HISTORY,))
     h.set_defaults(func=cmd_history)
 
-    co = sub.add_parser("compare", help="two runs case by case, or one run across arch "
-                        "variants; a RUN is a run id of the history or a results directory")
+    co = sub.add_parser(
+        "compare",
+        help="two runs case by case, or one run across arch "
+        "variants; a RUN is a run id of the history or a results directory",
+    )
     co.add_argument("runs", nargs="+", metavar="RUN", help="RUN_A RUN_B, or RUN with --arch")
-    co.add_argument("--arch", help="compare one run across these arch variants, e.g. "
-                    "x86_64,ppc64,ppc64-hash")
+    co.add_argument(
+        "--arch", help="compare one run across these arch variants, e.g. x86_64,ppc64,ppc64-hash"
+    )
     co.add_argument("--changed", action="store_true", help="leave out unchanged cases")
-    co.add_argument("--history", type=Path, help=hist_help)
+    options.declare(co, (options.HISTORY,))
     co.set_defaults(func=cmd_compare)
 
-    rp = sub.add_parser("report", help="write a run's report (report.html, summary.md, "
-                        "report-junit.xml) into its results directory; exit status 1 when the "
-                        "run has new regressions, else 0")
-    rp.add_argument("run", metavar="RUN", help="results/<run id> (imported into the history "
-                    "first when the history lacks it) or a run id of the history")
-    rp.add_argument("--last", type=int, default=LAST_RUNS,
-                    help="runs of a cell the plots cover, this one included")
-    rp.add_argument("--history", type=Path, help=hist_help)
+    rp = sub.add_parser(
+        "report",
+        help="write a run's report (report.html, summary.md, "
+        "report-junit.xml) into its results directory; exit status 1 when the "
+        "run has new regressions, else 0",
+    )
+    rp.add_argument(
+        "run",
+        metavar="RUN",
+        help="results/<run id> (imported into the history "
+        "first when the history lacks it) or a run id of the history",
+    )
+    rp.add_argument(
+        "--last",
+        type=int,
+        default=LAST_RUNS,
+        help="runs of a cell the plots cover, this one included",
+    )
+    options.declare(rp, (options.HISTORY,))
     rp.set_defaults(func=cmd_report)
 
-    n = sub.add_parser("nightly", help="build and run a whole matrix, record it in the "
-                       "history, write its report; exit status 1 when there are new "
-                       "regressions")
-    n.add_argument("--matrix", type=Path, default=KERNELS_DIR / "nightly.toml",
-                   help="the matrix file (default: kernels/nightly.toml)")
-    n.add_argument("--results", type=Path, default=Path("results"), help="results root")
-    n.add_argument("--history", type=Path, help=hist_help + "; a matrix may name its own")
-    n.add_argument("--slots", type=int, default=0, help="cells run at once (default: as many "
-                   "as cores and memory allow, a guest per 2 cores)")
-    n.add_argument("--retries", type=int, default=1,
-                   help="more attempts for a cell with infra results")
-    n.add_argument("--reruns", type=int, default=1, help="more runs of the suites that "
-                   "failed, to tell consistent failures from flaky ones")
-    n.add_argument("--keep", type=int, default=30,
-                   help="nights whose results directories are kept (older ones are deleted; "
-                   "the history keeps their results)")
-    n.add_argument("--seed", type=int, help="seed for every cell (default: a new one)")
+    n = sub.add_parser(
+        "nightly",
+        help="build and run a whole matrix, record it in the "
+        "history, write its report; exit status 1 when there are new "
+        "regressions",
+    )
+    n.add_argument(
+        "--matrix",
+        type=Path,
+        default=KERNELS_DIR / "nightly.toml",
+        help="the matrix file (default: kernels/nightly.toml)",
+    )
+    options.declare(
+        n,
+        (
+            options.RESULTS,
+            options.HISTORY.but(help=options.HISTORY.help + "; a matrix may name its own"),
+        ),
+    )
+    n.add_argument(
+        "--slots",
+        type=int,
+        default=0,
+        help="cells run at once (default: as many as cores and memory allow, a guest per 2 cores)",
+    )
+    n.add_argument(
+        "--retries", type=int, default=1, help="more attempts for a cell with infra results"
+    )
+    n.add_argument(
+        "--reruns",
+        type=int,
+        default=1,
+        help="more runs of the suites that failed, to tell consistent failures from flaky ones",
+    )
+    n.add_argument(
+        "--keep",
+        type=int,
+        default=30,
+        help="nights whose results directories are kept (older ones are deleted; "
+        "the history keeps their results)",
+    )
+    options.declare(n, (options.SEED.but(help="seed for every cell (default: a new one)"),))
     _add_runtime_options(n, "builds and cells run")
     n.set_defaults(func=cmd_nightly)
 
-    w = sub.add_parser("worker", help="serve the worker pool (Celery) in the foreground: "
-                       "take jobs from these queues of the broker; Ctrl-C stops")
-    w.add_argument("--queues", default="build", help="comma-separated: build, qemu-x86_64, "
-                   "qemu-ppc64 (a qemu queue needs that arch's QEMU and cross compiler)")
+    w = sub.add_parser(
+        "worker",
+        help="serve the worker pool (Celery) in the foreground: "
+        "take jobs from these queues of the broker; Ctrl-C stops",
+    )
+    w.add_argument(
+        "--queues",
+        default="build",
+        help="comma-separated: build, qemu-x86_64, "
+        "qemu-ppc64 (a qemu queue needs that arch's QEMU and cross compiler)",
+    )
     w.add_argument("--concurrency", type=int, default=1, help="jobs at once")
-    w.add_argument("--name", help="the worker's node name (default faultlab@%%h; %%h: the "
-                   "host name); give each worker of one host its own")
-    w.add_argument("--broker", help="AMQP URL of the broker (default: $FAULTLAB_BROKER, else "
-                   "amqp://guest:guest@127.0.0.1:5672//)")
+    w.add_argument(
+        "--name",
+        help="the worker's node name (default faultlab@%%h; %%h: the "
+        "host name); give each worker of one host its own",
+    )
+    w.add_argument(
+        "--broker",
+        help="AMQP URL of the broker (default: $FAULTLAB_BROKER, else "
+        "amqp://guest:guest@127.0.0.1:5672//)",
+    )
     w.set_defaults(func=cmd_worker)
 
-    bi = sub.add_parser("bisect", help="find the commit, or the patch of a series, that "
-                        "made a test fail; exit status 0 when a culprit is confirmed, 1 when "
-                        "none is, 3 when the bad end cannot be built or run")
+    bi = sub.add_parser(
+        "bisect",
+        help="find the commit, or the patch of a series, that "
+        "made a test fail; exit status 0 when a culprit is confirmed, 1 when "
+        "none is, 3 when the bad end cannot be built or run",
+    )
     bi.add_argument("--tree", type=Path, help="a git tree holding the commits (never modified)")
     bi.add_argument("--good", help="a revision of --tree where the test passes")
     bi.add_argument("--bad", help="a revision of --tree where it fails")
-    bi.add_argument("--source", default="debian-6.1",
-                    help="with --series: the source the series applies to")
-    bi.add_argument("--series", type=Path, help="bisect the patches of this series (a quilt "
-                    "folder or an mbox): patch k is bad if the kernel with patches 1..k fails")
-    bi.add_argument("--resume", metavar="ID", help="go on with an interrupted bisect, or show "
-                    "the report of a finished one")
-    bi.add_argument("--from-regression", nargs=2, metavar=("RUN", "CASE"),
-                    help="bisect a regression of the history: the case's cell, its last good "
-                    "and its failing kernel")
-    bi.add_argument("--cell", help="with --from-regression: the cell, when the case failed in "
-                    "several")
-    bi.add_argument("--arch", default="x86_64",
-                    help="arch variant: x86_64, ppc64 (radix MMU) or ppc64-hash")
-    bi.add_argument("--test", help="SUITE/PROGRAM/CASE as `lab history` names it (e.g. "
-                    "smoke/smoke/remap_file_pages), PROGRAM/CASE, or boot/boot")
-    bi.add_argument("--oops", action="append", default=[], metavar="TITLE",
-                    help="a kernel report title that is the failure too, as the lab names it "
-                    "(e.g. 'WARNING in foo'; repeatable)")
-    bi.add_argument("--repeat", type=int, default=0, help="runs per candidate (default: 1, or "
-                    "3 to 5 when the test was flaky in the history)")
-    bi.add_argument("--pressure", default="none", help="memory-pressure profile of the runs")
-    bi.add_argument("--timeout", type=float, default=0.0, metavar="SECONDS",
-                    help="per run of the test's program (default: its own)")
-    bi.add_argument("--seed", type=int, help="seed of the first run of each candidate (run i "
-                    "uses seed + i; default: the failing run's, else a new one)")
-    bi.add_argument("--duration", default="0", help="as `lab run --duration`")
-    bi.add_argument("--flavour", default="tiny", choices=list(FLAVOURS))
-    bi.add_argument("--config", type=Path, action="append", default=[], dest="fragments",
-                    help="extra config fragment (repeatable)")
-    bi.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
-    bi.add_argument("--history", type=Path, help=hist_help)
+    options.declare(
+        bi, (options.SOURCE.but(help="with --series: the source the series applies to"),)
+    )
+    bi.add_argument(
+        "--series",
+        type=Path,
+        help="bisect the patches of this series (a quilt "
+        "folder or an mbox): patch k is bad if the kernel with patches 1..k fails",
+    )
+    bi.add_argument(
+        "--resume",
+        metavar="ID",
+        help="go on with an interrupted bisect, or show the report of a finished one",
+    )
+    bi.add_argument(
+        "--from-regression",
+        nargs=2,
+        metavar=("RUN", "CASE"),
+        help="bisect a regression of the history: the case's cell, its last good "
+        "and its failing kernel",
+    )
+    bi.add_argument(
+        "--cell", help="with --from-regression: the cell, when the case failed in several"
+    )
+    bi.add_argument(
+        "--arch", default="x86_64", help="arch variant: x86_64, ppc64 (radix MMU) or ppc64-hash"
+    )
+    bi.add_argument(
+        "--test",
+        help="SUITE/PROGRAM/CASE as `lab history` names it (e.g. "
+        "smoke/smoke/remap_file_pages), PROGRAM/CASE, or boot/boot",
+    )
+    bi.add_argument(
+        "--oops",
+        action="append",
+        default=[],
+        metavar="TITLE",
+        help="a kernel report title that is the failure too, as the lab names it "
+        "(e.g. 'WARNING in foo'; repeatable)",
+    )
+    bi.add_argument(
+        "--repeat",
+        type=int,
+        default=0,
+        help="runs per candidate (default: 1, or 3 to 5 when the test was flaky in the history)",
+    )
+    options.declare(bi, (options.PRESSURE,))
+    bi.add_argument(
+        "--timeout",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="per run of the test's program (default: its own)",
+    )
+    options.declare(
+        bi,
+        (
+            options.SEED.but(
+                help="seed of the first run of each candidate (run i uses seed + i; "
+                "default: the failing run's, else a new one)"
+            ),
+            options.DURATION,
+            options.FLAVOUR,
+            options.CONFIG,
+            options.JOBS,
+            options.HISTORY,
+        ),
+    )
     _add_runtime_options(bi, "a candidate's runs go (on the pool: all at once)")
     bi.set_defaults(func=cmd_bisect)
 
     d = sub.add_parser("doctor", help="check host tools, kernel sources and KVM")
-    d.add_argument("--probe-kvm", action="store_true",
-                   help="boot an x86_64 guest under KVM and record whether it works")
+    d.add_argument(
+        "--probe-kvm",
+        action="store_true",
+        help="boot an x86_64 guest under KVM and record whether it works",
+    )
     d.set_defaults(func=cmd_doctor)
     return p
 
 
 def _terminate(signum, frame):
-    raise SystemExit(128 + signum)
+    raise SystemExit(128 + signum)  # as a shell reports a death by that signal
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -551,9 +730,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
+    except InfraError as e:
+        print(f"lab: {e.kind}: {e}", file=sys.stderr)
+        return ExitStatus.INFRA
     except LabError as e:
         print(f"lab: error: {e}", file=sys.stderr)
-        return 2
+        return ExitStatus.BAD_INPUT
     except KeyboardInterrupt:
         print("lab: interrupted", file=sys.stderr)
-        return 130
+        return ExitStatus.INTERRUPTED

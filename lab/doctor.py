@@ -7,12 +7,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab import accel, paths, proc
+from lab import paths, proc
+from lab.arch import accel
 from lab.arch.x86_64 import X86_64
-from lab.image.initramfs import build_initramfs
 from lab.kernel.build import BuildRequest, build_kernel
 from lab.kernel.source import named_sources
 from lab.kernel.toolchain import PROVIDERS
+from lab.run.machine import GuestOptions, lab_machine
 from lab.vm.guest import Guest
 from lab.vm.qemu import MachineSpec
 
@@ -47,16 +48,18 @@ def check_tools() -> list[ToolStatus]:
 
 def missing_sources() -> list[str]:
     """Named kernel sources whose tarball is not installed, with their package."""
-    return [f"{name}: {entry['tarball']} (package {entry.get('package', '?')})"
-            for name, entry in named_sources().items() if not Path(entry["tarball"]).exists()]
+    return [
+        f"{name}: {entry['tarball']} (package {entry.get('package', '?')})"
+        for name, entry in named_sources().items()
+        if not Path(entry["tarball"]).exists()
+    ]
 
 
-def probe_kvm(kernel: Path, initrd: Path, timeout_s: float = 30.0) -> tuple[bool, str]:
-    """Boot an x86_64 kernel under KVM; KVM works only if the agent answers in time."""
+def probe_kvm(spec: MachineSpec, timeout_s: float = 30.0) -> tuple[bool, str]:
+    """Boot a guest under KVM; KVM works only if the agent answers in time."""
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         return False, "/dev/kvm is missing or not accessible"
-    arch = dataclasses.replace(X86_64, boot_timeout_s=timeout_s)
-    spec = MachineSpec(arch, kernel, initrd, memory_mb=256, cpus=1, accel="kvm")
+    spec = dataclasses.replace(spec, arch=dataclasses.replace(spec.arch, boot_timeout_s=timeout_s))
     start = time.monotonic()
     try:
         with Guest(spec, paths.cache_dir("kvm-probe"), name="kvm-probe"):
@@ -94,5 +97,4 @@ def report(probe_kvm: bool = False) -> int:
 def run_kvm_probe() -> tuple[bool, str]:
     """Build (or reuse) the default x86_64 kernel and image, then boot them under KVM."""
     build = build_kernel(BuildRequest(arch=X86_64))
-    image = build_initramfs(X86_64, [], kernel=build)
-    return probe_kvm(build.boot_image, image.path)
+    return probe_kvm(lab_machine(build, [], GuestOptions(accel="kvm", memory_mb=256, cpus=1)).spec)

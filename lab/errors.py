@@ -1,8 +1,21 @@
 """Errors the lab reports to its users, grouped by who is to blame."""
 
+from pathlib import Path
+
 
 class LabError(Exception):
-    """A failure with a message fit to show a user as it is."""
+    """A failure with a message fit to show a user as it is: its first line says what
+    failed, the lines after it show the details."""
+
+    kind = "error"
+
+    @property
+    def summary(self) -> str:
+        return str(self).partition("\n")[0]
+
+    @property
+    def details(self) -> str:
+        return str(self).partition("\n")[2]
 
 
 class UsageError(LabError):
@@ -24,9 +37,25 @@ class ConfigError(UsageError):
 
 
 class BuildError(InfraError):
-    """The kernel or a guest program did not build."""
+    """The kernel or a guest program did not build; `log` is the build's log, if it has one.
+    The message's first line says what did not build, the lines after it the errors."""
 
     kind = "build"
+
+    def __init__(self, message: str, log: Path | None = None):
+        first, _, errors = message.partition("\n")
+        where = f"; log: {log}" if log else ""
+        super().__init__(first + where + (f"\n{errors}" if errors else ""))
+        self.log = log
+        self._summary, self._details = first, errors
+
+    @property
+    def summary(self) -> str:
+        return self._summary
+
+    @property
+    def details(self) -> str:
+        return self._details
 
 
 class BootError(InfraError):

@@ -1,7 +1,10 @@
 """Where the lab keeps its caches and its results history, and where the project's own data
 lives."""
 
+import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import platformdirs
@@ -35,3 +38,12 @@ def history_path() -> Path:
     if env:
         return Path(env).expanduser()
     return Path(platformdirs.user_data_dir("faultlab")) / "history.sqlite"
+
+
+@contextmanager
+def cache_lock(name: str) -> Iterator[None]:
+    """Hold an exclusive lock of the cache called `name` (lab commands that would fill the
+    same cache entry at once take turns)."""
+    with open(cache_dir("locks") / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield

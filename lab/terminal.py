@@ -6,6 +6,8 @@ import sys
 from rich.console import Console
 
 LOG_WIDTH = 160  # when the output is a log file or a pipe, not a terminal
+# How each result state is shown in tables.
+STYLE = {"pass": "green", "fail": "bold red", "skip": "yellow", "infra": "magenta"}
 
 
 def console() -> Console:

@@ -20,5 +20,9 @@ def sleep_then_write(self, path: str, seconds: float, token: str) -> dict:
     append_line(path, f"started {where} {time.time():.3f}")
     time.sleep(seconds)
     append_line(path, f"done {where} {time.time():.3f}")
-    return {"token": token, "node": self.request.hostname, "pgid": os.getpgid(0),
-            "redelivered": bool((self.request.delivery_info or {}).get("redelivered"))}
+    return {
+        "token": token,
+        "node": self.request.hostname,
+        "pgid": os.getpgid(0),
+        "redelivered": bool((self.request.delivery_info or {}).get("redelivered")),
+    }

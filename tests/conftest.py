@@ -24,28 +24,63 @@ from lab.results.oracle import find_problems, load_allowlist, parse_kernel_log
 STATES = {"p": "pass", "f": "fail", "s": "skip", "i": "infra"}
 
 
-def make_run(run_id: str, cells: dict[str, list[tuple[str, str, str]]],
-             kernels: dict[str, KernelIdentity] | None = None) -> RunRecord:
+def make_run(
+    run_id: str,
+    cells: dict[str, list[tuple[str, str, str]]],
+    kernels: dict[str, KernelIdentity] | None = None,
+) -> RunRecord:
     """A run 'YYYYmmdd-HHMMSS' whose cells ('kernel/variant/pressure[/Ns]') hold cases
     (suite, case, attempts: 'p', 'f', 's', 'i', 'pf' for two attempts ...)."""
     started = datetime.strptime(run_id, "%Y%m%d-%H%M%S").isoformat()
-    run = RunInfo(run_id, started, started, "nightly", f"/results/{run_id}", True,
-                  matrix="default", host="lab1")
+    run = RunInfo(
+        run_id,
+        started,
+        started,
+        "nightly",
+        f"/results/{run_id}",
+        True,
+        matrix="default",
+        host="lab1",
+    )
     infos, rows = [], []
     for key, cases in cells.items():
         kernel, variant_name, pressure, *duration = key.split("/")
         variant = get_variant(variant_name)
-        identity = (kernels or {}).get(key, KernelIdentity(kernel, build_id=f"b-{run_id}",
-                                                           release="6.1.192+"))
-        infos.append(CellInfo(run_id, key, kernel, identity, variant.arch, variant.mmu,
-                              pressure, seed=7, duration_s=int(duration[0][:-1]) if duration
-                              else 0, build_state="ok", console_log="x/boot1-console.log"))
+        identity = (kernels or {}).get(
+            key, KernelIdentity(kernel, build_id=f"b-{run_id}", release="6.1.192+")
+        )
+        infos.append(
+            CellInfo(
+                run_id,
+                key,
+                kernel,
+                identity,
+                variant.arch,
+                variant.mmu,
+                pressure,
+                seed=7,
+                duration_s=int(duration[0][:-1]) if duration else 0,
+                build_state="ok",
+                console_log="x/boot1-console.log",
+            )
+        )
         attempts: Counter[tuple[str, str]] = Counter()
         for suite, case, states in cases:
             for state in states:
                 attempts[suite, case] += 1
-                rows.append(ResultRow(run_id, key, suite, case, attempts[suite, case],
-                                      STATES[state], 0.5, f"{STATES[state]} message", ""))
+                rows.append(
+                    ResultRow(
+                        run_id,
+                        key,
+                        suite,
+                        case,
+                        attempts[suite, case],
+                        STATES[state],
+                        0.5,
+                        f"{STATES[state]} message",
+                        "",
+                    )
+                )
     return RunRecord(run, tuple(infos), tuple(rows))
 
 
@@ -72,12 +107,16 @@ def regressed_runs(tmp_path, monkeypatch) -> tuple[Path, Path]:
     (second / "ppc64").mkdir()
     shutil.copy(PPC64_LOGS / "ppc64-lkdtm.kmsg", second / "ppc64" / "kernel.log")
     shutil.copy(PPC64_LOGS / "ppc64-lkdtm.console.log", second / "ppc64" / "boot1-console.log")
-    problems = find_problems(parse_kernel_log((second / "ppc64" / "kernel.log").read_text()),
-                             load_allowlist())
+    problems = find_problems(
+        parse_kernel_log((second / "ppc64" / "kernel.log").read_text()), load_allowlist()
+    )
     results = json.loads((second / "results.json").read_text())
     kernel = next(r for r in results["records"] if r["case"] == "fault/kernel")
-    kernel.update(state="fail", message="; ".join(p.title for p in problems),
-                  details="\n\n".join(p.report for p in problems))
+    kernel.update(
+        state="fail",
+        message="; ".join(p.title for p in problems),
+        details="\n\n".join(p.report for p in problems),
+    )
     (second / "results.json").write_text(json.dumps(results))
     return first, second
 
@@ -104,8 +143,10 @@ class SimBench:
             raise KeyboardInterrupt
         self.builds.append(value)
         if value in self.unbuildable:
-            raise BuildError(f"x86_64 kernel build failed\nmm/mremap.c:966:9: error: expected "
-                             f"';' before 'if' (candidate {value})")
+            raise BuildError(
+                f"x86_64 kernel build failed\nmm/mremap.c:966:9: error: expected "
+                f"';' before 'if' (candidate {value})"
+            )
         return Built(f"b{value:04d}", f"/builds/b{value:04d}", self.digest_of(value), 1.0)
 
     def run(self, built: Built, index: int, run_dir: Path) -> RunResult:
@@ -132,10 +173,12 @@ def series_value(request: BuildRequest) -> int:
 
 def fails_from(culprit: int) -> Callable[[int, int], RunResult]:
     """Runs fail the test from `culprit` on, pass before it."""
+
     def outcome(value: int, index: int) -> RunResult:
         if value >= culprit:
             return RunResult("fail", message="data mismatch at page 3", details="# FAIL: x")
         return RunResult("pass")
+
     return outcome
 
 
@@ -165,5 +208,6 @@ def bisect_cache(tmp_path, monkeypatch) -> Path:
 @pytest.fixture
 def sim() -> SimpleNamespace:
     """The simulated bisect bench and its helpers."""
-    return SimpleNamespace(Bench=SimBench, git_value=git_value, series_value=series_value,
-                           fails_from=fails_from)
+    return SimpleNamespace(
+        Bench=SimBench, git_value=git_value, series_value=series_value, fails_from=fails_from
+    )

@@ -39,17 +39,26 @@ class Pool:
     app: Celery
     workers: dict[str, Worker] = field(default_factory=dict)
 
-    def start_worker(self, name: str, queues: str, log: Path,
-                     extra_env: dict[str, str] | None = None) -> None:
-        env = dict(os.environ, **(extra_env or {}), FAULTLAB_BROKER=self.broker.url,
-                   FAULTLAB_EXTRA_TASKS="tests.celery_tasks",
-                   PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT),
-                                                            os.environ.get("PYTHONPATH")])))
+    def start_worker(
+        self, name: str, queues: str, log: Path, extra_env: dict[str, str] | None = None
+    ) -> None:
+        env = dict(
+            os.environ,
+            **(extra_env or {}),
+            FAULTLAB_BROKER=self.broker.url,
+            FAULTLAB_EXTRA_TASKS="tests.celery_tasks",
+            PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        )
         with open(log, "wb") as out:
             process = subprocess.Popen(
                 [sys.executable, "-m", "lab", "worker", "--queues", queues, "--name", name],
-                env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out,
-                stderr=subprocess.STDOUT, start_new_session=True)
+                env=env,
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.workers[name] = Worker(name, queues, log, process)
 
     def wait_ready(self, timeout_s: float = 60.0) -> None:
@@ -58,8 +67,9 @@ class Pool:
         waiting = set(self.workers)
         while waiting:
             for worker in self.workers.values():
-                assert worker.process.poll() is None, \
+                assert worker.process.poll() is None, (
                     f"{worker.name} exited:\n{worker.log.read_text()[-3000:]}"
+                )
             assert time.monotonic() < deadline, f"workers {waiting} did not answer"
             replies = self.app.control.ping(destination=sorted(waiting), timeout=0.5)
             waiting -= {name for reply in replies for name in reply}
@@ -80,8 +90,9 @@ class Pool:
 
 
 @contextmanager
-def running_pool(root: Path, workers: list[tuple[str, str]],
-                 env: dict[str, str] | None = None) -> Iterator[Pool]:
+def running_pool(
+    root: Path, workers: list[tuple[str, str]], env: dict[str, str] | None = None
+) -> Iterator[Pool]:
     """A broker and `lab worker`s (name, queues), each logging to root/<name>.log; all
     stopped at the end."""
     broker = LocalBroker(root / "broker").start()

@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from lab import accel
-from lab.arch import get_arch
+from lab.arch import accel, get_arch
 
 X86, PPC = get_arch("x86_64"), get_arch("ppc64")
 
@@ -30,7 +29,7 @@ def test_a_failed_probe_keeps_tcg():
 def test_a_successful_probe_enables_kvm_only_for_the_host_arch():
     accel.record_probe(True, "agent answered in 0.9s")
     kvm_node = os.access("/dev/kvm", os.R_OK | os.W_OK)
-    host_is_x86 = accel.HOST_ARCH == "x86_64"
+    host_is_x86 = accel.HOST_MACHINE == "x86_64"
     assert accel.choose_accel(X86, "auto") == ("kvm" if kvm_node and host_is_x86 else "tcg")
     assert accel.choose_accel(PPC, "auto") == "tcg"  # no ppc64 KVM on an x86_64 host
 

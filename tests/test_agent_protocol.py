@@ -313,8 +313,12 @@ def test_mount_creates_the_directory_and_reports_a_missing_source(agent, tmp_pat
 @pytest.fixture
 def stdio_agent(agent_bin):
     """The agent with --stdio on two pipes; its stderr must stay free of protocol frames."""
-    proc = subprocess.Popen([str(agent_bin), "--stdio"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [str(agent_bin), "--stdio"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         yield AgentReader(PipeChannel(proc)), proc
     finally:

@@ -20,17 +20,23 @@ DEMO = PROJECT_ROOT / "patches" / "examples" / "bisect-demo"
 TEST = "smoke/smoke/remap_file_pages"
 CELL = "debian-6.1/x86_64/none"
 BASE = KernelIdentity("debian-6.1", build_id="b-clean", release="6.1.192+")
-WITH_SERIES = KernelIdentity("debian-6.1", str(DEMO), load_series(DEMO).digest,
-                             build_id="b-demo", release="6.1.192+")
+WITH_SERIES = KernelIdentity(
+    "debian-6.1", str(DEMO), load_series(DEMO).digest, build_id="b-demo", release="6.1.192+"
+)
 
 
-def nights(history_run, states: str, kernels: list[KernelIdentity],
-           cells: tuple[str, ...] = (CELL,)) -> list:
+def nights(
+    history_run, states: str, kernels: list[KernelIdentity], cells: tuple[str, ...] = (CELL,)
+) -> list:
     """One run a day; day i has `states[i]` for the test and runs kernels[i] in each cell."""
-    return [history_run(f"202611{10 + day:02d}-010000",
-                        {cell: [("smoke", "smoke/remap_file_pages", state)] for cell in cells},
-                        {cell: kernel for cell in cells})
-            for day, (state, kernel) in enumerate(zip(states, kernels, strict=True))]
+    return [
+        history_run(
+            f"202611{10 + day:02d}-010000",
+            {cell: [("smoke", "smoke/remap_file_pages", state)] for cell in cells},
+            {cell: kernel for cell in cells},
+        )
+        for day, (state, kernel) in enumerate(zip(states, kernels, strict=True))
+    ]
 
 
 def history_of(tmp_path: Path, runs) -> Path:
@@ -46,8 +52,7 @@ def regression(path: Path, run_id: str, case: str = TEST, cell: str | None = Non
         return find_regression(db, run_id, case, cell)
 
 
-def test_a_series_tried_in_a_cell_is_bisected_over_its_patches(tmp_path, history_run,
-                                                               bisect_cache):
+def test_a_series_tried_in_a_cell_is_bisected_over_its_patches(tmp_path, history_run, bisect_cache):
     path = history_of(tmp_path, nights(history_run, "pppf", [BASE] * 3 + [WITH_SERIES]))
     found = regression(path, "20261113-010000")
     assert (found.cell, found.variant, found.pressure, found.seed) == (CELL, "x86_64", "none", 7)
@@ -59,13 +64,13 @@ def test_a_series_tried_in_a_cell_is_bisected_over_its_patches(tmp_path, history
     assert (state.test, state.arch, state.source) == (TEST, "x86_64", "debian-6.1")
 
 
-def test_two_commits_of_a_git_tree_are_bisected(tmp_path, history_run, bisect_cache,
-                                                value_repo):
+def test_two_commits_of_a_git_tree_are_bisected(tmp_path, history_run, bisect_cache, value_repo):
     repo, commits = value_repo
     good = KernelIdentity(f"git:{repo}@{commits[2]}", build_id="gone1")
     bad = KernelIdentity(f"git:{repo}@{commits[17]}", build_id="gone2")
-    path = history_of(tmp_path, nights(history_run, "ppf", [good, good, bad],
-                                       cells=("linux/ppc64-hash/heavy",)))
+    path = history_of(
+        tmp_path, nights(history_run, "ppf", [good, good, bad], cells=("linux/ppc64-hash/heavy",))
+    )
     found = regression(path, "20261112-010000", case="smoke/remap_file_pages")
     assert (found.tree, found.good, found.bad) == (str(repo), commits[2], commits[17])
     state = regression_state(found, BisectOptions(repeat=1))
@@ -73,18 +78,32 @@ def test_two_commits_of_a_git_tree_are_bisected(tmp_path, history_run, bisect_ca
     assert (state.good, state.bad, state.tree) == (commits[2], commits[17], str(repo))
 
 
-@pytest.mark.parametrize("states, kernels, run_id, cell, error", [
-    ("ppp", [BASE] * 3, "20261112-010000", None, "did not fail in run 20261112-010000"),
-    ("pfpf", [BASE, WITH_SERIES] * 2, "20261113-010000", None, "flaky"),
-    ("ppf", [BASE] * 3, "20261112-010000", None, "the kernel did not change"),
-    ("ppf", [BASE, BASE, KernelIdentity("debian-6.12", build_id="x")], "20261112-010000", None,
-     "cannot bisect between"),
-    ("ppf", [BASE, BASE, KernelIdentity("debian-6.1", str(DEMO), "0ld", build_id="y")],
-     "20261112-010000", None, "changed since the failing run"),
-    ("ppf", [BASE] * 2 + [WITH_SERIES], "20991231-010000", None, "is not in the history"),
-])
-def test_what_cannot_be_bisected_is_refused(tmp_path, history_run, bisect_cache, states,
-                                            kernels, run_id, cell, error):
+@pytest.mark.parametrize(
+    "states, kernels, run_id, cell, error",
+    [
+        ("ppp", [BASE] * 3, "20261112-010000", None, "did not fail in run 20261112-010000"),
+        ("pfpf", [BASE, WITH_SERIES] * 2, "20261113-010000", None, "flaky"),
+        ("ppf", [BASE] * 3, "20261112-010000", None, "the kernel did not change"),
+        (
+            "ppf",
+            [BASE, BASE, KernelIdentity("debian-6.12", build_id="x")],
+            "20261112-010000",
+            None,
+            "cannot bisect between",
+        ),
+        (
+            "ppf",
+            [BASE, BASE, KernelIdentity("debian-6.1", str(DEMO), "0ld", build_id="y")],
+            "20261112-010000",
+            None,
+            "changed since the failing run",
+        ),
+        ("ppf", [BASE] * 2 + [WITH_SERIES], "20991231-010000", None, "is not in the history"),
+    ],
+)
+def test_what_cannot_be_bisected_is_refused(
+    tmp_path, history_run, bisect_cache, states, kernels, run_id, cell, error
+):
     path = history_of(tmp_path, nights(history_run, states, kernels))
     with pytest.raises(UsageError, match=error):
         regression(path, run_id, cell=cell)
@@ -105,8 +124,10 @@ def test_a_kernel_log_failure_brings_its_report_titles(regressed_runs):
         ingest_run_dir(db, second)
         runs = db.case_history("fault/fault/kernel")
         assert failure_titles(runs[-1]) == (
-            "WARNING in lkdtm_WARNING", "kernel BUG in lkdtm_BUG",
-            "BUG: Kernel NULL pointer dereference in lkdtm_EXCEPTION")
+            "WARNING in lkdtm_WARNING",
+            "kernel BUG in lkdtm_BUG",
+            "BUG: Kernel NULL pointer dereference in lkdtm_EXCEPTION",
+        )
         # both runs ran the same kernel: there is nothing to bisect
         with pytest.raises(UsageError, match="the kernel did not change"):
             find_regression(db, second.name, "fault/fault/kernel", None)
@@ -124,12 +145,24 @@ def test_the_command_needs_one_form(bisect_cache, capsys):
 
 def test_bad_options_are_refused_before_anything_runs(value_repo, bisect_cache, capsys):
     repo, commits = value_repo
-    for options, error in ((["--pressure", "crushing"], "unknown pressure profile 'crushing'"),
-                           (["--arch", "sparc"], "unknown arch 'sparc'"),
-                           (["--repeat", "-1"], "run each candidate at least once"),
-                           (["--test", "smoke/nope/x"], "suite smoke has no program 'nope'")):
-        argv = ["bisect", "--tree", str(repo), "--good", commits[0], "--bad", commits[5],
-                "--test", TEST, *options]
+    for options, error in (
+        (["--pressure", "crushing"], "unknown pressure profile 'crushing'"),
+        (["--arch", "sparc"], "unknown arch 'sparc'"),
+        (["--repeat", "-1"], "run each candidate at least once"),
+        (["--test", "smoke/nope/x"], "suite smoke has no program 'nope'"),
+    ):
+        argv = [
+            "bisect",
+            "--tree",
+            str(repo),
+            "--good",
+            commits[0],
+            "--bad",
+            commits[5],
+            "--test",
+            TEST,
+            *options,
+        ]
         assert main(argv) == 2
         assert error in capsys.readouterr().err
     assert not (bisect_cache / "bisect").exists()
@@ -148,6 +181,17 @@ def test_resuming_a_finished_bisect_prints_its_report(value_repo, bisect_cache, 
 
 
 def test_from_regression_without_a_history_is_refused(tmp_path, bisect_cache, capsys):
-    assert main(["bisect", "--from-regression", "20261113-010000", TEST,
-                 "--history", str(tmp_path / "none.sqlite")]) == 2
+    assert (
+        main(
+            [
+                "bisect",
+                "--from-regression",
+                "20261113-010000",
+                TEST,
+                "--history",
+                str(tmp_path / "none.sqlite"),
+            ]
+        )
+        == 2
+    )
     assert "no history at" in capsys.readouterr().err

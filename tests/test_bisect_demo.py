@@ -42,8 +42,9 @@ def demo(tmp_path_factory) -> DemoHistory:
 def test_the_history_has_one_commit_per_patch(demo):
     patches = load_series(DEMO_SERIES).patches
     assert len(demo.commits) == len(patches) == 16
-    log = git(demo.repo, "log", "--reverse", "--format=%H|%P|%an <%ae>|%s",
-              f"{demo.base}..{demo.tip}").splitlines()
+    log = git(
+        demo.repo, "log", "--reverse", "--format=%H|%P|%an <%ae>|%s", f"{demo.base}..{demo.tip}"
+    ).splitlines()
     parents = [demo.base, *demo.commits[:-1]]
     for line, commit, parent, patch in zip(log, demo.commits, parents, patches, strict=True):
         sha, parent_sha, author, subject = line.split("|")
@@ -65,19 +66,25 @@ def test_filler_commits_follow_each_patch_and_change_only_their_files(demo, tmp_
     assert padded.commits[::4] == padded.patch_commits
     # the patches' commits make the same changes as in the plain history
     for plain, commit in zip(demo.patch_commits, padded.patch_commits, strict=True):
-        assert (git(demo.repo, "diff-tree", "-p", "--format=%s", plain)
-                == git(padded.repo, "diff-tree", "-p", "--format=%s", commit))
-    changed = {git(padded.repo, "diff-tree", "--no-commit-id", "--name-only", "-r", c)
-               for i, c in enumerate(padded.commits) if i % 4}
+        assert git(demo.repo, "diff-tree", "-p", "--format=%s", plain) == git(
+            padded.repo, "diff-tree", "-p", "--format=%s", commit
+        )
+    changed = {
+        git(padded.repo, "diff-tree", "--no-commit-id", "--name-only", "-r", c)
+        for i, c in enumerate(padded.commits)
+        if i % 4
+    }
     assert changed == set(FILLER_FILES)
     assert git(padded.repo, "rev-parse", "bisect-demo-64") == padded.tip
 
 
 def test_the_intermittent_series_differs_only_in_its_planted_patch():
-    plain, intermittent = (load_series(s).patches
-                           for s in (DEMO_SERIES, DEMO_INTERMITTENT_SERIES))
-    differ = [n for n, (a, b) in enumerate(zip(plain, intermittent, strict=True), 1)
-              if a.path.resolve() != b.path.resolve()]
+    plain, intermittent = (load_series(s).patches for s in (DEMO_SERIES, DEMO_INTERMITTENT_SERIES))
+    differ = [
+        n
+        for n, (a, b) in enumerate(zip(plain, intermittent, strict=True), 1)
+        if a.path.resolve() != b.path.resolve()
+    ]
     assert differ == [DEMO_CULPRIT]
 
 
@@ -158,5 +165,4 @@ def test_a_series_bisect_of_the_demo_series(demo, bisect_cache):
     result = run_bisect(state, plan_for(state), SourceBench(demo))
     assert (result.kind, result.culprit) == ("confirmed", str(DEMO_CULPRIT))
     assert [s.candidate for s in state.steps if s.verdict == "skip"] == [str(DEMO_UNBUILDABLE)]
-    assert [s.candidate for s in state.steps if s.role == "bisect"] == [
-        "8", "9", "13", "11", "10"]
+    assert [s.candidate for s in state.steps if s.role == "bisect"] == ["8", "9", "13", "11", "10"]

@@ -20,14 +20,20 @@ OPTIONS = BisectOptions(test="smoke/smoke/remap_file_pages", repeat=1)
 
 def snapshot(repo: Path) -> tuple:
     """Everything of a user's repository a bisect must leave alone."""
-    return (git(repo, "rev-parse", "HEAD"), git(repo, "symbolic-ref", "HEAD"),
-            git(repo, "for-each-ref"), git(repo, "status", "--porcelain", "--ignored"),
-            git(repo, "stash", "list"), (repo / "value.txt").read_text(),
-            sorted(p.name for p in (repo / ".git").iterdir()))
+    return (
+        git(repo, "rev-parse", "HEAD"),
+        git(repo, "symbolic-ref", "HEAD"),
+        git(repo, "for-each-ref"),
+        git(repo, "status", "--porcelain", "--ignored"),
+        git(repo, "stash", "list"),
+        (repo / "value.txt").read_text(),
+        sorted(p.name for p in (repo / ".git").iterdir()),
+    )
 
 
 def test_git_bisect_finds_the_first_bad_commit_skipping_one_that_does_not_build(
-        value_repo, bisect_cache, sim):
+    value_repo, bisect_cache, sim
+):
     repo, commits = value_repo
     before = snapshot(repo)
     state = git_state(repo, commits[0], commits[-1], OPTIONS)
@@ -44,8 +50,7 @@ def test_git_bisect_finds_the_first_bad_commit_skipping_one_that_does_not_build(
     bisect_steps = [s for s in state.steps if s.role == "bisect"]
     assert len(bisect_steps) <= 6
     log = (state.dir / "repo.git" / "BISECT_LOG").read_text()
-    for command in ("git bisect start", "git bisect good", "git bisect bad",
-                    "git bisect skip"):
+    for command in ("git bisect start", "git bisect good", "git bisect bad", "git bisect skip"):
         assert command in log
     assert f"# first bad commit: [{commits[13]}]" in log
     assert snapshot(repo) == before
@@ -74,8 +79,9 @@ def test_a_flaky_test_does_not_derail_the_bisect(value_repo, bisect_cache, sim):
             return RunResult("fail", problems=noise, message="does not show file page 3")
         return RunResult("pass", problems=noise)
 
-    state = git_state(repo, commits[0], commits[-1], BisectOptions(
-        test="smoke/smoke/remap_file_pages", repeat=3))
+    state = git_state(
+        repo, commits[0], commits[-1], BisectOptions(test="smoke/smoke/remap_file_pages", repeat=3)
+    )
     result = run_bisect(state, plan_for(state), sim.Bench(sim.git_value(repo), outcome))
     assert (result.kind, result.culprit) == ("confirmed", commits[11])
     weak = [s for s in state.steps if s.verdict == "bad" and len(s.runs) > 1]
@@ -146,8 +152,9 @@ def test_parse_real_git_bisect_output(value_repo, tmp_path):
     assert parse_bisect_output(rest, scratch) == Conclusion(None, tuple(commits[1:4]))
     git(scratch, "bisect", "reset")
     git(scratch, "bisect", "start", "--no-checkout", commits[3], commits[2])
-    assert parse_bisect_output(git(scratch, "bisect", "good", commits[2], check=False),
-                               scratch) == Conclusion(commits[3])
+    assert parse_bisect_output(
+        git(scratch, "bisect", "good", commits[2], check=False), scratch
+    ) == Conclusion(commits[3])
     with pytest.raises(UsageError, match="git bisect"):
         parse_bisect_output("Some good revs are not ancestors of the bad rev.", scratch)
 
@@ -178,7 +185,10 @@ def test_a_commit_names_its_subject_author_and_files(value_repo, bisect_cache):
     assert isinstance(plan, GitPlan)
     change = plan.change(commits[13])
     assert (change.ident, change.title, change.author) == (
-        commits[13], "value 13", "Dev 13 <dev13@example.org>")
+        commits[13],
+        "value 13",
+        "Dev 13 <dev13@example.org>",
+    )
     assert change.files == ("value.txt",)
     assert "1 file changed" in change.stat
     assert plan.label(commits[13]) == f"{commits[13][:7]} value 13"

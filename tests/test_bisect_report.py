@@ -14,22 +14,32 @@ DEMO = PROJECT_ROOT / "patches" / "examples" / "bisect-demo"
 def failing_from(culprit: int):
     def outcome(value: int, index: int) -> RunResult:
         if value >= culprit:
-            return RunResult("fail", problems=("WARNING in remap_file_pages",),
-                             message="does not show file page 3",
-                             details="# FAIL: does not show file page 3\n# page 3 has 0x4",
-                             output=f"/runs/{value}/smoke.ktap",
-                             kernel_log=f"/runs/{value}/kernel.log", duration_s=12.0)
+            return RunResult(
+                "fail",
+                problems=("WARNING in remap_file_pages",),
+                message="does not show file page 3",
+                details="# FAIL: does not show file page 3\n# page 3 has 0x4",
+                output=f"/runs/{value}/smoke.ktap",
+                kernel_log=f"/runs/{value}/kernel.log",
+                duration_s=12.0,
+            )
         return RunResult("pass", duration_s=11.0)
+
     return outcome
 
 
 def test_report_of_a_git_bisect(value_repo, bisect_cache, sim):
     repo, commits = value_repo
-    state = git_state(repo, commits[0], commits[-1], BisectOptions(
-        test="smoke/smoke/remap_file_pages", repeat=1, seed=77))
+    state = git_state(
+        repo,
+        commits[0],
+        commits[-1],
+        BisectOptions(test="smoke/smoke/remap_file_pages", repeat=1, seed=77),
+    )
     plan = plan_for(state)
-    run_bisect(state, plan, sim.Bench(sim.git_value(repo), failing_from(13),
-                                      unbuildable=frozenset({9})))
+    run_bisect(
+        state, plan, sim.Bench(sim.git_value(repo), failing_from(13), unbuildable=frozenset({9}))
+    )
     report = collect(state, plan)
     text = markdown(report)
     assert "## Result: confirmed" in text
@@ -43,7 +53,8 @@ def test_report_of_a_git_bisect(value_repo, bisect_cache, sim):
     assert report.reproduce == (
         "lab run --arch x86_64 --suite smoke --seed 77 --kernel b0013",
         f"lab run --arch x86_64 --suite smoke --seed 77 --source git:{repo.resolve()}@"
-        f"{commits[13]}")
+        f"{commits[13]}",
+    )
     rows = [line for line in text.splitlines() if line.startswith("| ") and "step" not in line]
     assert len(rows) == len(state.steps)
     assert any("| skip |" in row and "does not build" in row for row in rows)
@@ -61,25 +72,38 @@ def test_report_of_a_git_bisect(value_repo, bisect_cache, sim):
 
 
 def test_report_of_a_series_bisect_on_a_ppc64_hash_guest(bisect_cache, sim):
-    state = series_state("debian-6.1", DEMO, BisectOptions(
-        arch="ppc64-hash", test="smoke/remap_file_pages", repeat=1, pressure="light", seed=5,
-        duration_s=90))
+    state = series_state(
+        "debian-6.1",
+        DEMO,
+        BisectOptions(
+            arch="ppc64-hash",
+            test="smoke/remap_file_pages",
+            repeat=1,
+            pressure="light",
+            seed=5,
+            duration_s=90,
+        ),
+    )
     plan = plan_for(state)
-    run_bisect(state, plan, sim.Bench(sim.series_value, failing_from(11),
-                                      unbuildable=frozenset({8})))
+    run_bisect(
+        state, plan, sim.Bench(sim.series_value, failing_from(11), unbuildable=frozenset({8}))
+    )
     report = collect(state, plan)
-    assert report.culprit.title == ("mm/mmap: remap_file_pages: map the neighbouring file page "
-                                    "(planted bug)")
+    assert report.culprit.title == (
+        "mm/mmap: remap_file_pages: map the neighbouring file page (planted bug)"
+    )
     assert report.reproduce[1] == (
         "lab run --arch ppc64 --suite smoke --seed 5 --mmu hash --pressure light --duration 90s "
-        f"--source debian-6.1 --series {state.dir / 'series' / '011'}")
+        f"--source debian-6.1 --series {state.dir / 'series' / '011'}"
+    )
     assert f"series {DEMO} on debian-6.1 (16 patches)" in markdown(report)
 
 
 def test_report_of_an_unfinished_bisect(value_repo, bisect_cache):
     repo, commits = value_repo
-    state = git_state(repo, commits[0], commits[-1], BisectOptions(
-        test="smoke/smoke/remap_file_pages", repeat=2))
+    state = git_state(
+        repo, commits[0], commits[-1], BisectOptions(test="smoke/smoke/remap_file_pages", repeat=2)
+    )
     report = collect(state, plan_for(state))
     text = markdown(report)
     assert "## Result: not finished" in text and report.reproduce == ()

@@ -39,8 +39,9 @@ def only_on(arch, which: str, pytestconfig) -> None:
 
 
 def test_a_series_bisect_finds_the_planted_patch(arch):
-    state = series_state("debian-6.1", DEMO_SERIES,
-                         BisectOptions(arch=arch.name, test=DEMO_TEST, repeat=1))
+    state = series_state(
+        "debian-6.1", DEMO_SERIES, BisectOptions(arch=arch.name, test=DEMO_TEST, repeat=1)
+    )
     assert bisect(state) == 0, state.result
     assert (state.result.kind, state.result.culprit) == ("confirmed", str(DEMO_CULPRIT))
     skipped = [s for s in state.steps if s.verdict == "skip"]
@@ -56,13 +57,17 @@ def test_a_series_bisect_finds_the_planted_patch(arch):
 def test_an_intermittent_bug_is_found_with_repeated_runs(arch, pytestconfig):
     only_on(arch, "last", pytestconfig)
     # A bad kernel passes one run in four: four runs miss it once in 256.
-    state = series_state("debian-6.1", DEMO_INTERMITTENT_SERIES,
-                         BisectOptions(arch=arch.name, test=DEMO_TEST, repeat=4))
+    state = series_state(
+        "debian-6.1",
+        DEMO_INTERMITTENT_SERIES,
+        BisectOptions(arch=arch.name, test=DEMO_TEST, repeat=4),
+    )
     assert bisect(state) == 0, state.result
     assert (state.result.kind, state.result.culprit) == ("confirmed", str(DEMO_CULPRIT))
     verdicts = {int(s.candidate): s.verdict for s in state.steps if s.role == "bisect"}
-    assert all((v == "bad") == (n >= DEMO_CULPRIT) for n, v in verdicts.items()
-               if v != "skip"), verdicts
+    assert all((v == "bad") == (n >= DEMO_CULPRIT) for n, v in verdicts.items() if v != "skip"), (
+        verdicts
+    )
     good = [s for s in state.steps if s.verdict == "good"]
     assert good and all(len(s.runs) >= 4 for s in good)
     parent = next(s for s in state.steps if s.role == "parent")
@@ -74,9 +79,29 @@ def test_a_git_bisect_finds_the_planted_commit_in_one_build_tree(arch, pytestcon
     demo = make_demo_history(paths.cache_dir("bisect-demo") / "linux.git")
     cached_before = {p.name for p in paths.cache_dir("builds").iterdir()}
     result = subprocess.run(
-        [sys.executable, "-m", "lab", "bisect", "--tree", str(demo.repo), "--good", demo.base,
-         "--bad", demo.tip, "--arch", arch.name, "--test", DEMO_TEST, "--repeat", "1"],
-        capture_output=True, text=True, timeout=4 * 3600, stdin=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "lab",
+            "bisect",
+            "--tree",
+            str(demo.repo),
+            "--good",
+            demo.base,
+            "--bad",
+            demo.tip,
+            "--arch",
+            arch.name,
+            "--test",
+            DEMO_TEST,
+            "--repeat",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=4 * 3600,
+        stdin=subprocess.DEVNULL,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     bisect_id = re.search(r"==> bisect (\S+):", result.stderr)[1]
     state = load_state(bisect_id)

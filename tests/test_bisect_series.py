@@ -30,8 +30,7 @@ def search_for(count: int, first_bad: int, unbuildable: set[int] = frozenset()):
     while (step := search.next()).__class__.__name__ == "Candidate":
         k = int(step.key)
         tested.append(k)
-        search.mark(step.key, "skip" if k in unbuildable else "bad" if k >= first_bad
-                    else "good")
+        search.mark(step.key, "skip" if k in unbuildable else "bad" if k >= first_bad else "good")
     return step, tested
 
 
@@ -83,8 +82,10 @@ def test_quilt_candidates_are_truncated_copies(tmp_path):
     assert folder == tmp_path / "003"
     truncated = load_series(folder)
     assert [p.name for p in truncated.patches] == [p.name for p in series.patches[:3]]
-    assert all(p.path.read_bytes() == o.path.read_bytes()
-               for p, o in zip(truncated.patches, series.patches, strict=False))
+    assert all(
+        p.path.read_bytes() == o.path.read_bytes()
+        for p, o in zip(truncated.patches, series.patches, strict=False)
+    )
     assert not any(p.path.is_symlink() for p in truncated.patches)
     assert candidate_series(series, 3, tmp_path) == folder  # made once
     assert load_series(candidate_series(series, 16, tmp_path)).digest == series.digest
@@ -108,30 +109,41 @@ def test_mbox_candidates_are_mboxes_of_the_first_mails(tmp_path):
     assert len(re.findall(r"^From [0-9a-f]{40} ", one.read_text(), re.MULTILINE)) == 1
     assert "add a comment at the syscall entry" in one.read_text()
     assert "comment the flags check" not in one.read_text()
-    assert patch_titles(series, tmp_path) == ["mm/msync: add a comment at the syscall entry",
-                                              "mm/msync: comment the flags check"]
+    assert patch_titles(series, tmp_path) == [
+        "mm/msync: add a comment at the syscall entry",
+        "mm/msync: comment the flags check",
+    ]
 
 
 def test_plan_builds_each_candidate_from_the_same_source(tmp_path):
-    base = BuildRequest(arch=get_arch("ppc64"), source="debian-6.1", flavour="full",
-                        fragments=(Path("/x.config"),), jobs=3)
+    base = BuildRequest(
+        arch=get_arch("ppc64"),
+        source="debian-6.1",
+        flavour="full",
+        fragments=(Path("/x.config"),),
+        jobs=3,
+    )
     plan = SeriesPlan(base, load_series(DEMO), tmp_path)
     assert (plan.good, plan.bad, plan.count()) == ("0", "16", 16)
     request = plan.request("11")
     assert (request.source, request.flavour, request.fragments, request.jobs) == (
-        "debian-6.1", "full", (Path("/x.config"),), 3)
+        "debian-6.1",
+        "full",
+        (Path("/x.config"),),
+        3,
+    )
     assert request.series == tmp_path / "011"
     assert plan.request("0").series is None
     assert plan.parent("11") == "10"
     assert plan.label("11").startswith("patches 1-11 (last: 0011-mm-mmap-remap_file_pages")
-    assert plan.source_args("11") == ["--source", "debian-6.1", "--series",
-                                      str(tmp_path / "011")]
+    assert plan.source_args("11") == ["--source", "debian-6.1", "--series", str(tmp_path / "011")]
 
 
 def test_a_culprit_patch_names_its_subject_author_and_files():
     change = patch_change(load_series(DEMO).patches[10].path, "0011")
-    assert change.title == ("mm/mmap: remap_file_pages: map the neighbouring file page "
-                            "(planted bug)")
+    assert change.title == (
+        "mm/mmap: remap_file_pages: map the neighbouring file page (planted bug)"
+    )
     assert change.author == "A Developer <dev@example.org>"
     assert change.date == "Sat, 21 Nov 2026 10:11:00 +0000"
     assert change.files == ("mm/mmap.c",)
@@ -140,7 +152,8 @@ def test_a_culprit_patch_names_its_subject_author_and_files():
 
 def test_mail_subject_unfolds_and_drops_the_patch_prefix():
     assert mail_subject("From: x\nSubject: [PATCH 11/16] mm/mmap: a long\n subject\n\n") == (
-        "mm/mmap: a long subject")
+        "mm/mmap: a long subject"
+    )
 
 
 def test_the_demo_series_plants_one_bug_and_one_build_failure():

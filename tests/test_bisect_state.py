@@ -28,10 +28,25 @@ def test_state_round_trips_through_json(value_repo, bisect_cache):
     repo, commits = value_repo
     state = git_state(repo, commits[0], commits[-1], OPTIONS)
     state.titles = ["kernel BUG in zap_pte_range"]
-    state.steps.append(Step(1, "bad end", commits[-1], "abc value 19", "bad", "1 of 1 failed",
-                            build_id="b1", kernel_digest="d1", build_s=3.5, duration_s=9.0,
-                            runs=[RunResult("fail", problems=("WARNING in x",), duration_s=4.2,
-                                            message="m", run_dir="/r")]))
+    state.steps.append(
+        Step(
+            1,
+            "bad end",
+            commits[-1],
+            "abc value 19",
+            "bad",
+            "1 of 1 failed",
+            build_id="b1",
+            kernel_digest="d1",
+            build_s=3.5,
+            duration_s=9.0,
+            runs=[
+                RunResult(
+                    "fail", problems=("WARNING in x",), duration_s=4.2, message="m", run_dir="/r"
+                )
+            ],
+        )
+    )
     path = save_state(state)
     assert path == bisect_root() / state.id / STATE_FILE
     assert json.loads(path.read_text())["steps"][0]["runs"][0]["problems"] == ["WARNING in x"]
@@ -63,17 +78,19 @@ def test_unknown_bisect_ids_are_refused(bisect_cache):
 def test_series_state_names_its_range(bisect_cache):
     state = series_state("debian-6.1", DEMO, OPTIONS)
     assert (state.kind, state.good, state.bad, state.series) == ("series", "0", "16", str(DEMO))
-    assert state.command.startswith(f"lab bisect --source debian-6.1 --series {DEMO} --arch "
-                                    "x86_64 --test smoke/smoke/remap_file_pages --repeat 1")
+    assert state.command.startswith(
+        f"lab bisect --source debian-6.1 --series {DEMO} --arch "
+        "x86_64 --test smoke/smoke/remap_file_pages --repeat 1"
+    )
 
 
-def test_an_interrupted_git_bisect_resumes_without_repeating_a_step(value_repo, bisect_cache,
-                                                                      sim):
+def test_an_interrupted_git_bisect_resumes_without_repeating_a_step(value_repo, bisect_cache, sim):
     repo, commits = value_repo
 
     def bench(**kwargs):
-        return sim.Bench(sim.git_value(repo), sim.fails_from(13),
-                         unbuildable=frozenset({9}), **kwargs)
+        return sim.Bench(
+            sim.git_value(repo), sim.fails_from(13), unbuildable=frozenset({9}), **kwargs
+        )
 
     reference = git_state(repo, commits[0], commits[-1], OPTIONS)
     uninterrupted = bench()
@@ -98,8 +115,9 @@ def test_an_interrupted_git_bisect_resumes_without_repeating_a_step(value_repo, 
 
 def test_an_interrupted_series_bisect_resumes_without_repeating_a_step(bisect_cache, sim):
     state = series_state("debian-6.1", DEMO, OPTIONS)
-    first = sim.Bench(sim.series_value, sim.fails_from(11), unbuildable=frozenset({8}),
-                      interrupt_at_build=2)
+    first = sim.Bench(
+        sim.series_value, sim.fails_from(11), unbuildable=frozenset({8}), interrupt_at_build=2
+    )
     with pytest.raises(KeyboardInterrupt):
         run_bisect(state, plan_for(state), first)
     assert first.builds == [16, 8]
@@ -134,7 +152,8 @@ def test_the_time_left_counts_the_steps_left_and_the_confirmation(value_repo, bi
     state = git_state(repo, commits[0], commits[-1], OPTIONS)
     assert time_left(state, 3) == ""
     for number, seconds in ((1, 50.0), (2, 70.0)):
-        state.steps.append(Step(number, "bisect", commits[number], "", "good", "",
-                                duration_s=seconds))
+        state.steps.append(
+            Step(number, "bisect", commits[number], "", "good", "", duration_s=seconds)
+        )
     assert time_left(state, 3) == ", ~5 min to go"  # (3 + 2) steps of 60 s
     assert time_left(state, 0) == ", ~2 min to go"

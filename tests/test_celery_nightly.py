@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from lab.arch.variants import get_variant
+from lab.bisect.jobs import RuntimeBench
 from lab.bisect.steps import Built, LabBench
 from lab.bisect.target import resolve_target
 from lab.history.store import HistoryStore
@@ -21,23 +22,27 @@ from lab.nightly.command import NightlyJob, nightly
 from lab.nightly.driver import NightlyOptions
 from lab.nightly.upkeep import nights
 from lab.runtime.celery_app import make_app
-from lab.runtime.pool import CeleryRuntime, PoolBench
+from lab.runtime.local import LocalRuntime
+from lab.runtime.pool import CeleryRuntime
 from lab.runtime.store import DirectoryStore
-from lab.suites import all_suites
+from lab.suites.catalogue import all_suites
 from tests.pool import HOST, running_pool
 
 pytestmark = pytest.mark.integration
-RECEIVED = re.compile(r"Task lab\.run_attempt\[([0-9a-f-]+)\] received")
+RECEIVED = re.compile(r"lab\.job\[([0-9a-f-]+)\]: running lab\.nightly\.jobs:AttemptJob")
+BISECT_RUN = re.compile(r"lab\.job\[([0-9a-f-]+)\]: running lab\.bisect\.jobs:BisectRunJob")
 
 
 def matrix(path: Path, arch: str) -> Path:
-    path.write_text(f'name = "pool"\n[[kernels]]\nsource = "debian-6.1"\narches = ["{arch}"]\n'
-                    'suites = ["smoke", "nonlinear"]\npressure = ["none", "inject"]\n')
+    path.write_text(
+        f'name = "pool"\n[[kernels]]\nsource = "debian-6.1"\narches = ["{arch}"]\n'
+        'suites = ["smoke", "nonlinear"]\npressure = ["none", "inject"]\n'
+    )
     return path
 
 
 def received(log: Path) -> list[str]:
-    """The run_attempt tasks a worker took, in order."""
+    """The attempt jobs a worker took, in order."""
     return RECEIVED.findall(log.read_text()) if log.exists() else []
 
 
@@ -48,8 +53,11 @@ def states(history: Path, night: str) -> dict[tuple[str, str], str]:
 
 
 def attempts(night_dir: Path) -> dict[str, list[str]]:
-    return {cell.name: sorted(p.name for p in cell.iterdir() if p.is_dir())
-            for cell in night_dir.iterdir() if cell.is_dir()}
+    return {
+        cell.name: sorted(p.name for p in cell.iterdir() if p.is_dir())
+        for cell in night_dir.iterdir()
+        if cell.is_dir()
+    }
 
 
 def qemu_processes() -> list[str]:
@@ -58,13 +66,14 @@ def qemu_processes() -> list[str]:
 
 
 def test_a_night_on_the_pool_survives_a_killed_worker_and_matches_a_local_night(
-        kernel, arch, knobs, tmp_path):
+    kernel, arch, knobs, tmp_path
+):
     matrix_file = matrix(tmp_path / "pool.toml", arch.name)
     history = tmp_path / "history.sqlite"
     local_root, pool_root = tmp_path / "local", tmp_path / "pool"
     start = time.monotonic()
     options = NightlyOptions(results_root=local_root, seed=knobs.seed, reruns=0, retries=0)
-    assert nightly(NightlyJob(matrix_file, options, history)) == 0
+    assert nightly(NightlyJob(matrix_file, options, LocalRuntime(), history)) == 0
     local_s = time.monotonic() - start
 
     store = tmp_path / "store"
@@ -75,8 +84,11 @@ def test_a_night_on_the_pool_survives_a_killed_worker_and_matches_a_local_night(
         options = NightlyOptions(results_root=pool_root, seed=knobs.seed, reruns=0, retries=0)
         outcome: list[int] = []
         start = time.monotonic()
-        night = threading.Thread(target=lambda: outcome.append(
-            nightly(NightlyJob(matrix_file, options, history, runtime=runtime))))
+        night = threading.Thread(
+            target=lambda: outcome.append(
+                nightly(NightlyJob(matrix_file, options, runtime, history))
+            )
+        )
         night.start()
         logs = {w.name: w.log for w in pool.workers.values()}
         deadline = time.monotonic() + 600
@@ -97,10 +109,13 @@ def test_a_night_on_the_pool_survives_a_killed_worker_and_matches_a_local_night(
     assert outcome == [0]
     assert taken in survivor  # the killed worker's cell ran on the other worker
     assert len(survivor) == len(set(survivor)) == 2  # its own cell, then that one
-    local_night, = nights(local_root)
-    pool_night, = nights(pool_root)
-    assert attempts(pool_night) == attempts(local_night) == {
-        f"debian-6.1_{arch.name}_none": ["try1"], f"debian-6.1_{arch.name}_inject": ["try1"]}
+    (local_night,) = nights(local_root)
+    (pool_night,) = nights(pool_root)
+    assert (
+        attempts(pool_night)
+        == attempts(local_night)
+        == {f"debian-6.1_{arch.name}_none": ["try1"], f"debian-6.1_{arch.name}_inject": ["try1"]}
+    )
     pool_states = states(history, pool_night.name)
     assert pool_states == states(history, local_night.name)
     assert set(pool_states.values()) <= {"pass", "skip"}
@@ -114,9 +129,12 @@ def test_a_bisect_candidate_s_runs_go_to_the_workers_at_once(kernel, arch, tmp_p
     workers = [(f"a@{HOST}", queues), (f"b@{HOST}", queues)]
     with running_pool(tmp_path / "workers", workers, {"FAULTLAB_STORE": str(store)}) as pool:
         runtime = CeleryRuntime(make_app(pool.broker.url), DirectoryStore(store), 900)
-        local = LabBench(get_variant(arch.name),
-                         resolve_target("smoke/smoke/remap_file_pages", all_suites()), seed=7)
-        bench = PoolBench(local, runtime)
+        local = LabBench(
+            get_variant(arch.name),
+            resolve_target("smoke/smoke/remap_file_pages", all_suites()),
+            seed=7,
+        )
+        bench = RuntimeBench(local, runtime)
         built = Built(kernel.id, str(kernel.dir), "", 0.0)
         DirectoryStore(store).put_build(kernel.dir)
         start = time.monotonic()
@@ -134,4 +152,4 @@ def test_a_bisect_candidate_s_runs_go_to_the_workers_at_once(kernel, arch, tmp_p
 
 
 def received_bisect(log: Path) -> list[str]:
-    return re.findall(r"Task lab\.bisect_run\[([0-9a-f-]+)\] received", log.read_text())
+    return BISECT_RUN.findall(log.read_text())

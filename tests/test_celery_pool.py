@@ -25,15 +25,20 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def pool(tmp_path_factory):
     """Two workers, A serving build and B serving build and qemu-x86_64."""
-    with running_pool(tmp_path_factory.mktemp("pool"),
-                      [(f"a@{HOST}", "build"), (f"b@{HOST}", "build,qemu-x86_64")]) as pool:
+    with running_pool(
+        tmp_path_factory.mktemp("pool"),
+        [(f"a@{HOST}", "build"), (f"b@{HOST}", "build,qemu-x86_64")],
+    ) as pool:
         yield pool
 
 
 def test_broker_that_cannot_start_names_its_logs(tmp_path):
     broker = LocalBroker(tmp_path / "broker", consumer_timeout_s=-1)  # refused by RabbitMQ
-    with pytest.raises(InfraError, match=r"exited \(status \d+\) while starting; see .*"
-                       r"server\.out:\n.*failed_to_prepare_configuration") as error:
+    with pytest.raises(
+        InfraError,
+        match=r"exited \(status \d+\) while starting; see .*"
+        r"server\.out:\n.*failed_to_prepare_configuration",
+    ) as error:
         broker.start()
     assert str(broker.log) in str(error.value)
     assert broker.processes() == []
@@ -88,10 +93,15 @@ def wait_for(condition, timeout_s: float, what: str) -> None:
 def test_job_of_a_killed_worker_completes_once_on_the_other(pool, tmp_path):
     out = tmp_path / "tasks.txt"
     tokens = [f"t{i}" for i in range(4)]
-    results = [pool.app.send_task("tests.sleep_then_write", args=[str(out), 2.0, token],
-                                  queue="build") for token in tokens]
-    wait_for(lambda: len({node for _, _, node, _ in lines(out, "started")}) == 2, 30,
-             "both workers to start a task")
+    results = [
+        pool.app.send_task("tests.sleep_then_write", args=[str(out), 2.0, token], queue="build")
+        for token in tokens
+    ]
+    wait_for(
+        lambda: len({node for _, _, node, _ in lines(out, "started")}) == 2,
+        30,
+        "both workers to start a task",
+    )
     victim_token, pgid, victim_node, _ = lines(out, "started")[0]
     victim = pool.worker_of(int(pgid))
     (survivor,) = (w for w in pool.workers.values() if w is not victim)
@@ -113,8 +123,10 @@ def test_job_of_a_killed_worker_completes_once_on_the_other(pool, tmp_path):
     with Connection(pool.broker.url) as conn:
         left = conn.default_channel.queue_declare("build", passive=True).message_count
     assert left == 0
-    print(f"redelivered job started on {survivor.name} {float(starts[1][3]) - killed_at:.2f}s "
-          "after the SIGKILL")
+    print(
+        f"redelivered job started on {survivor.name} {float(starts[1][3]) - killed_at:.2f}s "
+        "after the SIGKILL"
+    )
 
     pool.stop()
     assert not group_alive(victim.process.pid)

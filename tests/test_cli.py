@@ -18,8 +18,9 @@ LAB = [sys.executable, "-m", "lab"]
 
 
 def lab(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*LAB, *args], capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [*LAB, *args], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
 
 
 def qemu_processes() -> list[str]:
@@ -73,8 +74,12 @@ def test_run_writes_results_for_each_arch(kernel, arch, tmp_path):
 
 @pytest.mark.integration
 def test_boot_gives_an_interactive_console_and_ctrl_bracket_leaves(kernel, arch, tmp_path):
-    child = pexpect.spawn(LAB[0], [*LAB[1:], "boot", "--arch", arch.name, "--kernel", kernel.id,
-                                   "--results", str(tmp_path)], timeout=120, encoding="utf-8")
+    child = pexpect.spawn(
+        LAB[0],
+        [*LAB[1:], "boot", "--arch", arch.name, "--kernel", kernel.id, "--results", str(tmp_path)],
+        timeout=120,
+        encoding="utf-8",
+    )
     try:
         child.expect("faultlab-agent: ready")
         command = f"/lab/bin/smoke --page-size {arch.page_size}"
@@ -93,8 +98,12 @@ def test_boot_gives_an_interactive_console_and_ctrl_bracket_leaves(kernel, arch,
 @pytest.mark.integration
 @pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGKILL"])
 def test_killing_lab_leaves_no_qemu_behind(kernel, arch, tmp_path, signal_name):
-    child = pexpect.spawn(LAB[0], [*LAB[1:], "boot", "--arch", arch.name, "--kernel", kernel.id,
-                                   "--results", str(tmp_path)], timeout=120, encoding="utf-8")
+    child = pexpect.spawn(
+        LAB[0],
+        [*LAB[1:], "boot", "--arch", arch.name, "--kernel", kernel.id, "--results", str(tmp_path)],
+        timeout=120,
+        encoding="utf-8",
+    )
     try:
         child.expect("faultlab-agent: ready")
         assert len(qemu_processes()) == 1
@@ -111,8 +120,17 @@ def test_killing_lab_leaves_no_qemu_behind(kernel, arch, tmp_path, signal_name):
 @pytest.mark.integration
 def test_a_kernel_that_does_not_build_is_infra_not_a_test_failure(kernel, arch, tmp_path):
     series = Path(__file__).parent / "data" / "series" / "does-not-build"
-    result = lab("run", "--arch", arch.name, "--suite", "smoke", "--series", str(series),
-                 "--results", str(tmp_path))
+    result = lab(
+        "run",
+        "--arch",
+        arch.name,
+        "--suite",
+        "smoke",
+        "--series",
+        str(series),
+        "--results",
+        str(tmp_path),
+    )
     assert result.returncode == 3, result.stdout + result.stderr
     (run_dir,) = tmp_path.iterdir()
     records = json.loads((run_dir / "results.json").read_text())["records"]

@@ -20,7 +20,7 @@ X86 = get_arch("x86_64")
 
 
 def test_parse_config_reads_set_and_unset_lines():
-    values = parse_config("CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C=\"x y\"\n# comment\n")
+    values = parse_config('CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C="x y"\n# comment\n')
     assert values == {"CONFIG_A": "y", "CONFIG_B": "n", "CONFIG_C": '"x y"'}
 
 
@@ -28,7 +28,10 @@ def test_fragments_are_common_then_arch_then_user(tmp_path: Path):
     user = tmp_path / "mine.config"
     user.write_text("CONFIG_KASAN=y\n")
     assert fragments_for(X86, (user,)) == (
-        paths.CONFIGS_DIR / "common.config", paths.CONFIGS_DIR / "x86_64.config", user)
+        paths.CONFIGS_DIR / "common.config",
+        paths.CONFIGS_DIR / "x86_64.config",
+        user,
+    )
 
 
 def test_missing_user_fragment_is_a_usage_error(tmp_path: Path):
@@ -48,9 +51,17 @@ def test_plain_tinyconfig_lacks_what_the_common_fragment_demands():
     """tinyconfig turns these off without a word; the common fragment must ask for them."""
     tiny = (DATA / "x86_64-tinyconfig-6.1.config").read_text()
     dropped = {d.requested.symbol for d in dropped_options(fragments_for(X86), tiny)}
-    for symbol in ("CONFIG_BUG", "CONFIG_KALLSYMS", "CONFIG_ADVISE_SYSCALLS", "CONFIG_PRINTK_TIME",
-                   "CONFIG_USERFAULTFD", "CONFIG_ZRAM", "CONFIG_DEBUG_VM", "CONFIG_MEMCG",
-                   "CONFIG_VM_EVENT_COUNTERS"):
+    for symbol in (
+        "CONFIG_BUG",
+        "CONFIG_KALLSYMS",
+        "CONFIG_ADVISE_SYSCALLS",
+        "CONFIG_PRINTK_TIME",
+        "CONFIG_USERFAULTFD",
+        "CONFIG_ZRAM",
+        "CONFIG_DEBUG_VM",
+        "CONFIG_MEMCG",
+        "CONFIG_VM_EVENT_COUNTERS",
+    ):
         assert symbol in dropped
 
 
@@ -75,7 +86,8 @@ def test_ppc64_fragment_restores_16k_stacks_that_tinyconfig_shrinks():
     """tinyconfig starts 32-bit with 8K stacks; a ppc64 kernel keeps them unless asked."""
     tiny = (DATA / "ppc64-tinyconfig-6.1.config").read_text()
     assert parse_config(tiny)["CONFIG_THREAD_SHIFT"] == "13"
-    dropped = {d.requested.symbol: d for d in
-               dropped_options(fragments_for(get_arch("ppc64")), tiny)}
+    dropped = {
+        d.requested.symbol: d for d in dropped_options(fragments_for(get_arch("ppc64")), tiny)
+    }
     assert dropped["CONFIG_THREAD_SHIFT"].requested.value == "14"
     assert dropped["CONFIG_THREAD_SHIFT"].actual == "13"

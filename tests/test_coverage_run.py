@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from lab.coverage_run import CoverageRequest, coverage_arch, tables
 from lab.kernel.build import BuildRequest
-from lab.suites import all_suites
+from lab.run.coverage import CoverageRequest, coverage_arch, tables
+from lab.suites.catalogue import all_suites
 
 pytestmark = pytest.mark.integration
 
@@ -24,8 +24,12 @@ CLAIMS = [
 
 def test_suites_cover_their_target_functions(arch, knobs, tmp_path: Path):
     suites = all_suites()
-    request = CoverageRequest(arches=(arch,), build=BuildRequest(arch=arch), knobs=knobs,
-                              suites=tuple(suites[n] for n in ("smoke", "fault", "nonlinear")))
+    request = CoverageRequest(
+        arches=(arch,),
+        build=BuildRequest(arch=arch),
+        knobs=knobs,
+        suites=tuple(suites[n] for n in ("smoke", "fault", "nonlinear")),
+    )
     measured = coverage_arch(request, arch, tmp_path)
     table = tables(measured)
     assert all(m.passed for m in measured), table

@@ -9,12 +9,10 @@ from pathlib import Path
 import pytest
 
 from lab import paths
-from lab.image.initramfs import build_initramfs
 from lab.kernel.build import BuildRequest, build_kernel
 from lab.results.ktap import Status
-from lab.suites import all_suites
-from lab.testing import LabGuest
-from lab.vm.qemu import MachineSpec
+from lab.run.lab_guest import LabGuest
+from lab.suites.catalogue import all_suites
 
 pytestmark = pytest.mark.integration
 EXAMPLES = paths.PROJECT_ROOT / "patches" / "examples"
@@ -30,8 +28,7 @@ def test_smoke_catches_the_planted_bug(arch, series, knobs, tmp_path: Path):
     broken_case, message = BROKEN[series]
     kernel = build_kernel(BuildRequest(arch=arch, series=EXAMPLES / series))
     smoke = all_suites()["smoke"]
-    image = build_initramfs(arch, [smoke], kernel=kernel)
-    guest = LabGuest(MachineSpec(arch, kernel.boot_image, image.path), tmp_path, knobs)
+    guest = LabGuest.of(kernel, [smoke], tmp_path, knobs)
     try:
         outcome = guest.run_program(smoke.programs[0])
     finally:

@@ -7,9 +7,9 @@ import pytest
 from lab.results.exitstatus import ExitStatusRules, exit_status_suite, whole_program_skip
 from lab.results.ktap import ProgramStatus, Status, parse_ktap
 from lab.results.records import CaseRecord
-from lab.runner import ProgramOutcome, judge, records_for
-from lab.suites import all_suites
-from lab.vm.agent import CommandResult
+from lab.run.program import ProgramOutcome, judge, records_for
+from lab.suites.catalogue import all_suites
+from lab.transport.agent import CommandResult
 
 DATA = Path(__file__).parent / "data" / "peers"
 STRESS_NG = all_suites()["stress-ng"]
@@ -31,8 +31,10 @@ def test_a_stressor_that_worked_passes_with_its_bogo_ops_as_proof():
     (case,) = suite.cases
     assert (case.name, case.status, suite.errors) == ("remap", Status.PASS, [])
     proof = [d for d in case.diagnostics if d.startswith("proof: ")]
-    assert proof == ["proof: stress-ng: metrc: [30] remap                44     10.06      "
-                     "0.29      9.40         4.38           4.54"]
+    assert proof == [
+        "proof: stress-ng: metrc: [30] remap                44     10.06      "
+        "0.29      9.40         4.38           4.54"
+    ]
     assert "stress-ng: info:  [30] successful run completed in 10.07s" in case.diagnostics
 
 
@@ -57,13 +59,20 @@ def test_a_run_without_a_metrics_row_fails():
     assert "No stress workers invoked (one or more were unsupported)" in case.diagnostics[-2]
 
 
-@pytest.mark.parametrize("status, verdict, reason", [
-    (2, Status.FAIL, "program exited with status 2 (one or more stressors failed)"),
-    (3, Status.FAIL, "program exited with status 3 (one or more stressors could not start "
-                     "for lack of resources)"),
-    (7, Status.FAIL, "program exited with status 7 (bogo-ops metrics may be untrustworthy)"),
-    (4, Status.SKIP, ""),
-])
+@pytest.mark.parametrize(
+    "status, verdict, reason",
+    [
+        (2, Status.FAIL, "program exited with status 2 (one or more stressors failed)"),
+        (
+            3,
+            Status.FAIL,
+            "program exited with status 3 (one or more stressors could not start "
+            "for lack of resources)",
+        ),
+        (7, Status.FAIL, "program exited with status 7 (bogo-ops metrics may be untrustworthy)"),
+        (4, Status.SKIP, ""),
+    ],
+)
 def test_stress_ng_exit_statuses(status: int, verdict: Status, reason: str):
     output = text("x86_64-stress-ng-remap.out")
     (case,) = exit_status_suite("remap", output, exited(status), SNG_RULES).cases
@@ -85,7 +94,8 @@ def test_a_kselftest_that_failed_keeps_its_error_line():
     (case,) = exit_status_suite("userfaultfd", output, exited(1), KSFT_RULES).cases
     assert (case.status, case.reason) == (Status.FAIL, "program exited with status 1 (KSFT_FAIL)")
     assert case.diagnostics[-2].endswith(
-        "ERROR: madvise(MADV_NOHUGEPAGE) failed (errno=22, line=1490)")
+        "ERROR: madvise(MADV_NOHUGEPAGE) failed (errno=22, line=1490)"
+    )
 
 
 def test_a_kselftest_that_prints_ok_passes_without_a_proof_pattern():
@@ -97,8 +107,7 @@ def test_a_kselftest_that_prints_ok_passes_without_a_proof_pattern():
 def test_6_1_mremap_test_prints_tap_without_a_version_line():
     """Why mremap_test is an exit-status program: as KTAP its output has no results."""
     output = text("x86_64-6.1-mremap_test.out")
-    assert parse_ktap(output, program_status=exited(0)).errors == [
-        "no KTAP/TAP version line found"]
+    assert parse_ktap(output, program_status=exited(0)).errors == ["no KTAP/TAP version line found"]
     (case,) = exit_status_suite("mremap_test", output, exited(0), KSFT_RULES).cases
     assert case.status is Status.PASS
     assert "# Totals: pass:11 fail:0 xfail:3 xpass:0 skip:0 error:0" in case.diagnostics
@@ -115,8 +124,7 @@ def test_a_skipped_plan_is_one_skip_case():
 
 def test_a_skip_status_without_tap_is_a_skip_and_other_statuses_are_not():
     ktap = parse_ktap("opening /dev/userfaultfd failed\n", program_status=exited(4))
-    assert whole_program_skip(ktap, "p", "", exited(4), KSFT_RULES).cases[0].status \
-        is Status.SKIP
+    assert whole_program_skip(ktap, "p", "", exited(4), KSFT_RULES).cases[0].status is Status.SKIP
     failed = parse_ktap("", program_status=exited(1))
     assert whole_program_skip(failed, "p", "", exited(1), KSFT_RULES) is failed
 
@@ -140,8 +148,7 @@ def test_judge_reads_stress_ng_from_stderr_and_records_the_verdict():
     outcome = ProgramOutcome("x86_64", program, res, judge(program, res))
     assert outcome.passed
     case, kernel = records_for(outcome)
-    assert (case.case, case.state, case.message) == ("stress-ng-remap/stress-ng-remap", "pass",
-                                                     "")
+    assert (case.case, case.state, case.message) == ("stress-ng-remap/stress-ng-remap", "pass", "")
     assert "proof: stress-ng: metrc: [30] remap" in case.details
     assert (kernel.case, kernel.state) == ("stress-ng-remap/kernel", "pass")
 
@@ -161,9 +168,14 @@ def test_a_whole_program_skip_with_status_4_is_not_a_failure():
     outcome = ProgramOutcome("x86_64", program, res, judge(program, res))
     assert outcome.passed
     assert records_for(outcome)[0] == CaseRecord(
-        "x86_64", "mm-selftests", "soft-dirty/soft-dirty", "skip", 0.0,
+        "x86_64",
+        "mm-selftests",
+        "soft-dirty/soft-dirty",
+        "skip",
+        0.0,
         "SKIP soft-dirty is not support",
-        "TAP version 13\n1..0 # SKIP soft-dirty is not support")
+        "TAP version 13\n1..0 # SKIP soft-dirty is not support",
+    )
 
 
 def test_a_failed_exit_status_program_is_reported_with_its_status():

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from lab.arch import get_arch
-from lab.gcov import (
+from lab.run.gcov import (
     FunctionCoverage,
     coverage_of,
     format_table,
@@ -29,10 +29,12 @@ def test_syscall_definition_is_found_to_its_closing_brace():
 
 
 def test_plain_definitions_and_prototypes():
-    source = ("static int helper(int x);\n"
-              "static int\nhelper(int x)\n{\n\treturn x;\n}\n"
-              "unsigned long do_thing(struct vm_area_struct *vma,\n"
-              "\t\tunsigned long addr)\n{\n\treturn 0;\n}\n")
+    source = (
+        "static int helper(int x);\n"
+        "static int\nhelper(int x)\n{\n\treturn x;\n}\n"
+        "unsigned long do_thing(struct vm_area_struct *vma,\n"
+        "\t\tunsigned long addr)\n{\n\treturn 0;\n}\n"
+    )
     assert function_range(source, "helper") == (3, 6)
     assert function_range(source, "do_thing") == (7, 11)
     assert function_range(source, "missing") is None
@@ -56,8 +58,10 @@ def test_target_coverage_marks_missing_counter_files(tmp_path: Path):
 
 
 def test_table_has_a_row_per_function_and_a_column_per_suite():
-    cols = {"fault/fault": [FunctionCoverage("do_fault", "memory.c", 17, 13)],
-            "nonlinear/nonlinear": [FunctionCoverage("do_fault", "memory.c", 17, 0)]}
+    cols = {
+        "fault/fault": [FunctionCoverage("do_fault", "memory.c", 17, 13)],
+        "nonlinear/nonlinear": [FunctionCoverage("do_fault", "memory.c", 17, 0)],
+    }
     lines = format_table(cols).splitlines()
     assert lines[0].split() == ["function", "fault/fault", "nonlinear/nonlinear"]
     assert lines[1].split() == ["do_fault", "76%", "(13/17)", "0%", "(0/17)"]

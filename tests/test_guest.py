@@ -78,8 +78,9 @@ def test_qemu_dying_is_an_infra_error(guest):
 
 def test_boot_failure_names_the_console_log(kernel, arch, tmp_path):
     image = build_initramfs(arch, [], kernel=kernel)
-    spec = MachineSpec(arch, kernel.boot_image, image.path, memory_mb=256,
-                       cmdline_extra=("rdinit=/no-such-init",))
+    spec = MachineSpec(
+        arch, kernel.boot_image, image.path, memory_mb=256, cmdline_extra=("rdinit=/no-such-init",)
+    )
     spec = dataclasses.replace(spec, arch=dataclasses.replace(arch, boot_timeout_s=60))
     with pytest.raises(BootError) as err, Guest(spec, tmp_path, name="broken"):
         pass

@@ -14,49 +14,57 @@ def outcomes(history: str, kernels: list[KernelIdentity] | None = None) -> list[
     """'p p f' -> three runs; 'pf' is one run whose two attempts passed and failed."""
     runs = history.split()
     kernels = kernels or [KERNEL] * len(runs)
-    return [Outcome(f"r{n}", tuple(STATES[c] for c in run), kernel)
-            for n, (run, kernel) in enumerate(zip(runs, kernels, strict=True), 1)]
+    return [
+        Outcome(f"r{n}", tuple(STATES[c] for c in run), kernel)
+        for n, (run, kernel) in enumerate(zip(runs, kernels, strict=True), 1)
+    ]
 
 
-@pytest.mark.parametrize(("history", "kind"), [
-    ("p", "new"),
-    ("f", "new-failure"),
-    ("i s f", "new-failure"),
-    ("s p", "new"),
-    ("p p p p", "stable"),
-    ("f p p", "stable"),
-    ("p p p f", "regression"),
-    ("p f", "regression"),
-    ("p i s i f", "regression"),
-    ("f f f f p p p p p f", "regression"),
-    ("f f f p", "fix"),
-    ("f i f s f p", "fix"),
-    ("p f f", "still-failing"),
-    ("p p f f f f f f f f", "still-failing"),
-    ("p p i", "untested"),
-    ("f f s", "untested"),
-    ("i", "untested"),
-    ("p f p", "flaky"),
-    ("p p p f p p f", "flaky"),
-    ("f p i p f", "flaky"),
-    ("p p pf", "flaky"),
-    ("p pf p p", "flaky"),
-    ("pi p", "stable"),
-    ("p fi", "regression"),
-    ("p f p p p p p p p", "stable"),
-])
+@pytest.mark.parametrize(
+    ("history", "kind"),
+    [
+        ("p", "new"),
+        ("f", "new-failure"),
+        ("i s f", "new-failure"),
+        ("s p", "new"),
+        ("p p p p", "stable"),
+        ("f p p", "stable"),
+        ("p p p f", "regression"),
+        ("p f", "regression"),
+        ("p i s i f", "regression"),
+        ("f f f f p p p p p f", "regression"),
+        ("f f f p", "fix"),
+        ("f i f s f p", "fix"),
+        ("p f f", "still-failing"),
+        ("p p f f f f f f f f", "still-failing"),
+        ("p p i", "untested"),
+        ("f f s", "untested"),
+        ("i", "untested"),
+        ("p f p", "flaky"),
+        ("p p p f p p f", "flaky"),
+        ("f p i p f", "flaky"),
+        ("p p pf", "flaky"),
+        ("p pf p p", "flaky"),
+        ("pi p", "stable"),
+        ("p fi", "regression"),
+        ("p f p p p p p p p", "stable"),
+    ],
+)
 def test_classification_of_the_newest_outcome(history, kind):
     assert classify(outcomes(history)).kind == kind
 
 
-@pytest.mark.parametrize(("history", "depth", "window", "kind"), [
-    ("f p f", 3, 6, "flaky"),
-    ("f p f", 1, 2, "regression"),
-    ("p f p p p f", 3, 6, "flaky"),
-    ("p f p p p f", 3, 2, "regression"),
-    ("f f p f", 1, 2, "regression"),
-    ("f f p f", 3, 2, "flaky"),
-])
+@pytest.mark.parametrize(
+    ("history", "depth", "window", "kind"),
+    [
+        ("f p f", 3, 6, "flaky"),
+        ("f p f", 1, 2, "regression"),
+        ("p f p p p f", 3, 6, "flaky"),
+        ("p f p p p f", 3, 2, "regression"),
+        ("f f p f", 1, 2, "regression"),
+        ("f f p f", 3, 2, "flaky"),
+    ],
+)
 def test_depth_and_window_are_parameters(history, depth, window, kind):
     assert classify(outcomes(history), depth=depth, window=window).kind == kind
 
@@ -72,15 +80,16 @@ def test_a_regression_names_the_last_good_run_and_the_kernels_to_bisect():
     assert verdict.suspect_kernels == (next_, bad)
     assert describe(verdict) == (
         "regression: failed after passing (run r5); last good run r2: debian-6.1 6.1.190 aaaa; "
-        "kernels since: debian-6.1 6.1.191 bbbb, debian-6.1 6.1.192 cccc")
+        "kernels since: debian-6.1 6.1.191 bbbb, debian-6.1 6.1.192 cccc"
+    )
 
 
 def test_a_regression_on_an_unchanged_kernel_says_so():
     verdict = classify(outcomes("p p f"))
     assert verdict.suspect_kernels == ()
     assert describe(verdict).endswith(
-        "last good run r2: debian-6.1 6.1.192+ 5888a2b7ffedc4ab; the kernel has not changed "
-        "since")
+        "last good run r2: debian-6.1 6.1.192+ 5888a2b7ffedc4ab; the kernel has not changed since"
+    )
 
 
 def test_only_a_regression_has_a_bisect_range():
@@ -90,14 +99,17 @@ def test_only_a_regression_has_a_bisect_range():
         assert describe(verdict).endswith(f"(run {verdict.newest.run_id})")
 
 
-@pytest.mark.parametrize(("states", "kind"), [
-    ("ff", "consistent"),
-    ("fff", "consistent"),
-    ("fp", "flaky"),
-    ("fif", "consistent"),
-    ("fsp", "flaky"),
-    ("fi", "consistent"),
-])
+@pytest.mark.parametrize(
+    ("states", "kind"),
+    [
+        ("ff", "consistent"),
+        ("fff", "consistent"),
+        ("fp", "flaky"),
+        ("fif", "consistent"),
+        ("fsp", "flaky"),
+        ("fi", "consistent"),
+    ],
+)
 def test_a_failure_rerun_within_one_run(states, kind):
     assert classify_rerun([STATES[c] for c in states]) == kind
 

@@ -48,14 +48,17 @@ def test_import_then_history_of_a_case_that_regressed(lab, runs, tmp_path):
     history = tmp_path / "history.sqlite"
     assert out.splitlines() == [
         f"20261122-105125: unknown/ppc64/none; 55 results into {history}",
-        f"20261123-105125: unknown/ppc64/none; 55 results into {history}"]
+        f"20261123-105125: unknown/ppc64/none; 55 results into {history}",
+    ]
     status, out = lab("history", "--test", "fault/fault/cow_fork", "--arch", "ppc64")
     assert status == 0
     assert "fault/fault/cow_fork in unknown/ppc64/none" in out
     assert "2026-11-23 10:51:25" in out and "child saw the parent's write at page 3" in out
-    assert ("regression: failed after passing (run 20261123-105125); last good run "
-            "20261122-105125: unknown 6.1.192+ 5888a2b7ffedc4ab; the kernel has not changed "
-            "since") in out
+    assert (
+        "regression: failed after passing (run 20261123-105125); last good run "
+        "20261122-105125: unknown 6.1.192+ 5888a2b7ffedc4ab; the kernel has not changed "
+        "since"
+    ) in out
     status, out = lab("history", "--test", "fault/cow_fork", "--last", "1")
     assert "20261123-105125" in out and "20261122-105125 " not in out.split("regression")[0]
     status, out = lab("history", "--test", "fault/cow_fork", "--arch", "ppc64-hash")
@@ -84,14 +87,17 @@ def test_compare_one_run_across_arch_variants(lab, runs):
     assert "0 of 55 cases diverge between arch variants" in out
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (("compare", "20261122-105125"), "give two runs to compare"),
-    (("compare", "--arch", "x86_64", "a", "b"), "--arch compares one run"),
-    (("compare", "--arch", "sparc", "a"), "unknown arch 'sparc'"),
-    (("compare", "a", "b"), "'a' is neither a run of the history"),
-    (("history", "--test", "boot/boot", "--last", "0"), "--last 0: show at least one run"),
-    (("history", "--import", "/nonexistent/run"), "is not a `lab run` results directory"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("compare", "20261122-105125"), "give two runs to compare"),
+        (("compare", "--arch", "x86_64", "a", "b"), "--arch compares one run"),
+        (("compare", "--arch", "sparc", "a"), "unknown arch 'sparc'"),
+        (("compare", "a", "b"), "'a' is neither a run of the history"),
+        (("history", "--test", "boot/boot", "--last", "0"), "--last 0: show at least one run"),
+        (("history", "--import", "/nonexistent/run"), "is not a `lab run` results directory"),
+    ],
+)
 def test_bad_requests_are_usage_errors(lab, argv, message):
     status, out = lab(*argv)
     assert status == 2

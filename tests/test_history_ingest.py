@@ -11,10 +11,11 @@ from lab.arch import get_arch
 from lab.errors import UsageError
 from lab.history.ingest import ingest_run_dir, read_run_dir, run_from
 from lab.history.store import HistoryStore
-from lab.job import ArchRun, RunRequest, write_reports
 from lab.kernel.build import BuildRequest
 from lab.results.records import CaseRecord
-from lab.suites import new_knobs
+from lab.run.lab_run import ArchRun, RunRequest, write_reports
+from lab.run.machine import GuestOptions
+from lab.suites.knobs import new_knobs
 
 RECORDED = Path(__file__).parent / "data" / "runs" / "20261122-105125"
 
@@ -36,28 +37,48 @@ def test_a_recorded_run_becomes_one_cell(recorded):
     assert run.results_dir == str(recorded)
     (cell,) = record.cells
     assert (cell.key, cell.kernel, cell.arch, cell.mmu, cell.pressure) == (
-        "unknown/ppc64/none", "unknown", "ppc64", "radix", "none")
+        "unknown/ppc64/none",
+        "unknown",
+        "ppc64",
+        "radix",
+        "none",
+    )
     assert (cell.identity.build_id, cell.identity.release) == ("5888a2b7ffedc4ab", "6.1.192+")
     assert (cell.seed, cell.duration_s, cell.build_state) == (20261122, 0, "ok")
     assert (cell.console_log, cell.kernel_log) == ("", "")
     records = json.loads((recorded / "results.json").read_text())["records"]
     assert len(record.results) == len(records) == 55
     assert [(x.suite, x.case, x.state, x.details) for x in record.results] == [
-        (r["suite"], r["case"], r["state"], r["details"]) for r in records]
+        (r["suite"], r["case"], r["state"], r["details"]) for r in records
+    ]
     assert {(x.attempt, x.cell, x.console_log) for x in record.results} == {
-        (1, "unknown/ppc64/none", "")}
+        (1, "unknown/ppc64/none", "")
+    }
 
 
 def test_the_cached_build_names_the_kernel_of_an_older_run(recorded, tmp_path):
     build_dir = tmp_path / "cache" / "builds" / "5888a2b7ffedc4ab"
     build_dir.mkdir(parents=True)
-    (build_dir / "metadata.json").write_text(json.dumps({
-        "id": "5888a2b7ffedc4ab", "arch": "ppc64", "source": "debian-6.1", "series": None,
-        "series_sha256": None, "config_sha256": "d0146613", "release": "6.1.192+"}))
+    (build_dir / "metadata.json").write_text(
+        json.dumps(
+            {
+                "id": "5888a2b7ffedc4ab",
+                "arch": "ppc64",
+                "source": "debian-6.1",
+                "series": None,
+                "series_sha256": None,
+                "config_sha256": "d0146613",
+                "release": "6.1.192+",
+            }
+        )
+    )
     (cell,) = read_run_dir(recorded).cells
     assert cell.key == "debian-6.1/ppc64/none"
     assert (cell.identity.source, cell.identity.config_hash, cell.identity.patches_hash) == (
-        "debian-6.1", "d0146613", "")
+        "debian-6.1",
+        "d0146613",
+        "",
+    )
 
 
 def test_older_runs_find_their_logs_by_the_directory_layout(recorded):
@@ -84,8 +105,9 @@ def test_what_is_not_a_results_directory_is_refused(recorded, tmp_path):
     with pytest.raises(UsageError, match="is not a `lab run` results directory"):
         read_run_dir(tmp_path)
     summary = json.loads((recorded / "run.json").read_text())
-    (recorded / "run.json").write_text(json.dumps(
-        {k: v for k, v in summary.items() if k != "pressure"}))
+    (recorded / "run.json").write_text(
+        json.dumps({k: v for k, v in summary.items() if k != "pressure"})
+    )
     with pytest.raises(UsageError, match=r"run\.json or results\.json lacks 'pressure'"):
         read_run_dir(recorded)
     (recorded / "run.json").write_text(json.dumps(summary))
@@ -104,43 +126,80 @@ def test_run_json_as_lab_run_writes_it_now(tmp_path):
     """Two ppc64 boots under the hash MMU (the first crashed), and an x86_64 build failure."""
     ppc64, x86 = get_arch("ppc64"), get_arch("x86_64")
     crashed = ArchRun(
-        "ppc64", build_id="b64", release="6.1.192+", source="debian-6.1",
-        series="/lab/patches/selftest/remap-drops-mlock", patches_hash="5e7", config_hash="c0f",
-        build_log="/cache/builds/b64/build.log", boot_s=[1.0, 1.1],
+        "ppc64",
+        build_id="b64",
+        release="6.1.192+",
+        source="debian-6.1",
+        series="/lab/patches/selftest/remap-drops-mlock",
+        patches_hash="5e7",
+        config_hash="c0f",
+        build_log="/cache/builds/b64/build.log",
+        boot_s=[1.0, 1.1],
         console_logs=["ppc64/boot1-console.log", "ppc64/boot2-console.log"],
-        boot_records=[1, 4], kernel_log="ppc64/kernel.log",
-        records=[record("ppc64", "stress-ng", "stress-ng-vm/stress-ng-vm", "skip"),
-                 record("ppc64", "boot", "boot", "pass"),
-                 record("ppc64", "nonlinear", "nonlinear/mlocked_window_ext4", "fail"),
-                 record("ppc64", "nonlinear", "nonlinear/kernel", "fail", "guest panicked"),
-                 record("ppc64", "boot", "boot", "pass"),
-                 record("ppc64", "fault", "fault/kernel", "pass")])
-    failed = ArchRun("x86_64", source="debian-6.1", series="patches/selftest/remap-drops-mlock",
-                     infra="kernel build failed",
-                     records=[record("x86_64", "fault", "fault/kernel", "infra",
-                                     "build: kernel build failed")])
+        boot_records=[1, 4],
+        kernel_log="ppc64/kernel.log",
+        records=[
+            record("ppc64", "stress-ng", "stress-ng-vm/stress-ng-vm", "skip"),
+            record("ppc64", "boot", "boot", "pass"),
+            record("ppc64", "nonlinear", "nonlinear/mlocked_window_ext4", "fail"),
+            record("ppc64", "nonlinear", "nonlinear/kernel", "fail", "guest panicked"),
+            record("ppc64", "boot", "boot", "pass"),
+            record("ppc64", "fault", "fault/kernel", "pass"),
+        ],
+    )
+    failed = ArchRun(
+        "x86_64",
+        source="debian-6.1",
+        series="patches/selftest/remap-drops-mlock",
+        infra="kernel build failed",
+        records=[record("x86_64", "fault", "fault/kernel", "infra", "build: kernel build failed")],
+    )
     run_dir = tmp_path / "20261123-020000"
     run_dir.mkdir()
-    request = RunRequest((ppc64, x86), (), BuildRequest(ppc64), mmu="hash", pressure="light",
-                         knobs=new_knobs(99, 600))
+    request = RunRequest(
+        (ppc64, x86),
+        (),
+        BuildRequest(ppc64),
+        guest=GuestOptions(mmu="hash", pressure="light"),
+        knobs=new_knobs(99, 600),
+    )
     write_reports(run_dir, request, [crashed, failed], "2026-11-23T02:00:01", 60.0, True)
 
     run = read_run_dir(run_dir)
     assert (run.run.started, run.run.finished) == ("2026-11-23T02:00:01", "2026-11-23T02:01:01")
     ppc, x = run.cells
     assert (ppc.key, ppc.arch, ppc.mmu, ppc.seed, ppc.duration_s, ppc.build_state) == (
-        "debian-6.1+remap-drops-mlock/ppc64-hash/light/600s", "ppc64", "hash", 99, 600, "ok")
+        "debian-6.1+remap-drops-mlock/ppc64-hash/light/600s",
+        "ppc64",
+        "hash",
+        99,
+        600,
+        "ok",
+    )
     assert (ppc.identity.patches_hash, ppc.identity.config_hash, ppc.build_log) == (
-        "5e7", "c0f", "/cache/builds/b64/build.log")
+        "5e7",
+        "c0f",
+        "/cache/builds/b64/build.log",
+    )
     assert (ppc.console_log, ppc.kernel_log) == ("ppc64/boot1-console.log", "ppc64/kernel.log")
     assert (x.key, x.mmu, x.build_state, x.identity.build_id) == (
-        "debian-6.1+remap-drops-mlock/x86_64/light/600s", "", "fail", "")
+        "debian-6.1+remap-drops-mlock/x86_64/light/600s",
+        "",
+        "fail",
+        "",
+    )
     assert [(r.cell, r.case, r.attempt, r.console_log, r.kernel_log) for r in run.results] == [
         (ppc.key, "stress-ng-vm/stress-ng-vm", 1, "", ""),
         (ppc.key, "boot", 1, "ppc64/boot1-console.log", "ppc64/kernel.log"),
-        (ppc.key, "nonlinear/mlocked_window_ext4", 1, "ppc64/boot1-console.log",
-         "ppc64/kernel.log"),
+        (
+            ppc.key,
+            "nonlinear/mlocked_window_ext4",
+            1,
+            "ppc64/boot1-console.log",
+            "ppc64/kernel.log",
+        ),
         (ppc.key, "nonlinear/kernel", 1, "ppc64/boot1-console.log", "ppc64/kernel.log"),
         (ppc.key, "boot", 2, "ppc64/boot2-console.log", "ppc64/kernel.log"),
         (ppc.key, "fault/kernel", 1, "ppc64/boot2-console.log", "ppc64/kernel.log"),
-        (x.key, "fault/kernel", 1, "", "")]
+        (x.key, "fault/kernel", 1, "", ""),
+    ]

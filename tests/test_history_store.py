@@ -15,9 +15,13 @@ HASH = "debian-6.1/ppc64-hash/heavy"
 
 
 def test_a_run_reads_back_as_it_was_written(tmp_path, history_run):
-    run = history_run("20261101-010000", {
-        CELL: [("boot", "boot", "p"), ("fault", "fault/cow_fork", "pf")],
-        HASH: [("nonlinear", "nonlinear/edges", "i")]})
+    run = history_run(
+        "20261101-010000",
+        {
+            CELL: [("boot", "boot", "p"), ("fault", "fault/cow_fork", "pf")],
+            HASH: [("nonlinear", "nonlinear/edges", "i")],
+        },
+    )
     with HistoryStore(tmp_path / "h.sqlite") as db:
         db.write_run(run)
     with HistoryStore(tmp_path / "h.sqlite") as db:
@@ -28,8 +32,11 @@ def test_a_run_reads_back_as_it_was_written(tmp_path, history_run):
 
 def test_writing_a_run_again_replaces_it(tmp_path, history_run):
     with HistoryStore(tmp_path / "h.sqlite") as db:
-        db.write_run(history_run("20261101-010000", {CELL: [("boot", "boot", "p"),
-                                                           ("smoke", "smoke/kernel", "p")]}))
+        db.write_run(
+            history_run(
+                "20261101-010000", {CELL: [("boot", "boot", "p"), ("smoke", "smoke/kernel", "p")]}
+            )
+        )
         again = history_run("20261101-010000", {CELL: [("boot", "boot", "f")]})
         db.write_run(again)
         assert db.run("20261101-010000") == again
@@ -57,7 +64,10 @@ def test_runs_are_listed_newest_first(tmp_path, history_run):
         for run_id in ("20261102-010000", "20261101-010000", "20261103-010000"):
             db.write_run(history_run(run_id, {CELL: [("boot", "boot", "p")]}))
         assert [r.run_id for r in db.runs()] == [
-            "20261103-010000", "20261102-010000", "20261101-010000"]
+            "20261103-010000",
+            "20261102-010000",
+            "20261101-010000",
+        ]
         assert [r.run_id for r in db.runs(last=1)] == ["20261103-010000"]
         with pytest.raises(UsageError, match="run '20261104-010000' is not in the history"):
             db.run("20261104-010000")
@@ -66,19 +76,32 @@ def test_runs_are_listed_newest_first(tmp_path, history_run):
 def test_case_history_per_cell_oldest_first_with_filters(tmp_path, history_run):
     with HistoryStore(tmp_path / "h.sqlite") as db:
         for day, states in enumerate(("p", "p", "pf", "f"), 1):
-            db.write_run(history_run(f"202611{day:02}-010000", {
-                CELL: [("fault", "fault/cow_fork", states), ("boot", "boot", "p")],
-                HASH: [("fault", "fault/cow_fork", "p")]}))
+            db.write_run(
+                history_run(
+                    f"202611{day:02}-010000",
+                    {
+                        CELL: [("fault", "fault/cow_fork", states), ("boot", "boot", "p")],
+                        HASH: [("fault", "fault/cow_fork", "p")],
+                    },
+                )
+            )
         history = db.case_history("fault/fault/cow_fork")
         assert [(r.cell.key, r.run.run_id, [a.state for a in r.attempts]) for r in history] == [
-            (HASH, "20261101-010000", ["pass"]), (HASH, "20261102-010000", ["pass"]),
-            (HASH, "20261103-010000", ["pass"]), (HASH, "20261104-010000", ["pass"]),
-            (CELL, "20261101-010000", ["pass"]), (CELL, "20261102-010000", ["pass"]),
-            (CELL, "20261103-010000", ["pass", "fail"]), (CELL, "20261104-010000", ["fail"])]
+            (HASH, "20261101-010000", ["pass"]),
+            (HASH, "20261102-010000", ["pass"]),
+            (HASH, "20261103-010000", ["pass"]),
+            (HASH, "20261104-010000", ["pass"]),
+            (CELL, "20261101-010000", ["pass"]),
+            (CELL, "20261102-010000", ["pass"]),
+            (CELL, "20261103-010000", ["pass", "fail"]),
+            (CELL, "20261104-010000", ["fail"]),
+        ]
         assert history[6].state == "fail" and history[6].attempts[1].attempt == 2
         assert db.case_history("fault/cow_fork") == history
         assert [r.run.run_id for r in db.case_history("fault/cow_fork", cell=CELL, last=2)] == [
-            "20261103-010000", "20261104-010000"]
+            "20261103-010000",
+            "20261104-010000",
+        ]
         hashed = db.case_history("fault/cow_fork", variants=(("ppc64", "hash"),), last=1)
         assert [(r.cell.key, r.run.run_id) for r in hashed] == [(HASH, "20261104-010000")]
         assert db.case_history("fault/cow_fork", variants=(("ppc64", "radix"),)) == []
@@ -88,8 +111,7 @@ def test_case_history_per_cell_oldest_first_with_filters(tmp_path, history_run):
 
 def test_a_name_that_matches_two_cases_is_refused(tmp_path, history_run):
     with HistoryStore(tmp_path / "h.sqlite") as db:
-        db.write_run(history_run("20261101-010000", {
-            CELL: [("a", "x/y", "p"), ("b", "x/y", "p")]}))
+        db.write_run(history_run("20261101-010000", {CELL: [("a", "x/y", "p"), ("b", "x/y", "p")]}))
         with pytest.raises(UsageError, match="'x/y' names 2 cases: a/x/y, b/x/y"):
             db.case_history("x/y")
         assert [r.attempts[0].suite for r in db.case_history("b/x/y")] == ["b"]
@@ -98,14 +120,22 @@ def test_a_name_that_matches_two_cases_is_refused(tmp_path, history_run):
 def test_the_last_runs_of_a_cell(tmp_path, history_run):
     with HistoryStore(tmp_path / "h.sqlite") as db:
         for day in (1, 2, 3):
-            db.write_run(history_run(f"202611{day:02}-010000", {
-                CELL: [("boot", "boot", "p"), ("smoke", "smoke/kernel", "f")],
-                HASH: [("boot", "boot", "p")]}))
+            db.write_run(
+                history_run(
+                    f"202611{day:02}-010000",
+                    {
+                        CELL: [("boot", "boot", "p"), ("smoke", "smoke/kernel", "f")],
+                        HASH: [("boot", "boot", "p")],
+                    },
+                )
+            )
         runs = db.cell_runs(CELL, last=2)
         assert [r.run.run_id for r in runs] == ["20261102-010000", "20261103-010000"]
         assert [c.key for r in runs for c in r.cells] == [CELL, CELL]
         assert [(x.test, x.state) for x in runs[1].results] == [
-            ("boot/boot", "pass"), ("smoke/smoke/kernel", "fail")]
+            ("boot/boot", "pass"),
+            ("smoke/smoke/kernel", "fail"),
+        ]
         assert len(db.cell_runs(HASH)) == 3
 
 
@@ -114,12 +144,20 @@ def test_the_schema_is_versioned_and_indexed(tmp_path):
     HistoryStore(path).close()
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 1
-    indexes = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'"
-                                            " AND name NOT LIKE 'sqlite_%'")}
+    indexes = {
+        row[0]
+        for row in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'"
+        )
+    }
     assert indexes == {"results_by_case", "cells_by_variant", "runs_by_start"}
-    plan = " ".join(row[3] for row in db.execute(
-        "EXPLAIN QUERY PLAN SELECT * FROM results WHERE case_name = ? AND suite = ?",
-        ("fault/cow_fork", "fault")))
+    plan = " ".join(
+        row[3]
+        for row in db.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM results WHERE case_name = ? AND suite = ?",
+            ("fault/cow_fork", "fault"),
+        )
+    )
     assert "results_by_case" in plan
     db.execute("PRAGMA user_version = 2")
     db.commit()

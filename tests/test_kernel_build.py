@@ -19,15 +19,33 @@ SERIES = Path(__file__).parent / "data" / "series"
 EXAMPLES = paths.PROJECT_ROOT / "patches" / "examples"
 
 # tinyconfig turns these off silently; a fault lab cannot work without them.
-ORACLE_OPTIONS = ("CONFIG_BUG", "CONFIG_KALLSYMS", "CONFIG_ADVISE_SYSCALLS", "CONFIG_PRINTK_TIME",
-                  "CONFIG_USERFAULTFD", "CONFIG_ZRAM", "CONFIG_DEBUG_VM", "CONFIG_LKDTM",
-                  "CONFIG_FAIL_PAGE_ALLOC", "CONFIG_MEMCG", "CONFIG_SWAP",
-                  "CONFIG_VM_EVENT_COUNTERS", "CONFIG_PSI", "CONFIG_SCHED_STACK_END_CHECK")
+ORACLE_OPTIONS = (
+    "CONFIG_BUG",
+    "CONFIG_KALLSYMS",
+    "CONFIG_ADVISE_SYSCALLS",
+    "CONFIG_PRINTK_TIME",
+    "CONFIG_USERFAULTFD",
+    "CONFIG_ZRAM",
+    "CONFIG_DEBUG_VM",
+    "CONFIG_LKDTM",
+    "CONFIG_FAIL_PAGE_ALLOC",
+    "CONFIG_MEMCG",
+    "CONFIG_SWAP",
+    "CONFIG_VM_EVENT_COUNTERS",
+    "CONFIG_PSI",
+    "CONFIG_SCHED_STACK_END_CHECK",
+)
 
 
 def test_artifacts_and_metadata(kernel, arch):
-    for name in (kernel.metadata["boot_image"], "vmlinux", "config", "System.map", "build.log",
-                 "metadata.json"):
+    for name in (
+        kernel.metadata["boot_image"],
+        "vmlinux",
+        "config",
+        "System.map",
+        "build.log",
+        "metadata.json",
+    ):
         assert (kernel.dir / name).is_file(), name
     meta = kernel.metadata
     assert meta["arch"] == arch.name
@@ -55,8 +73,13 @@ def test_config_kept_every_oracle_option(kernel, arch):
     for symbol in ORACLE_OPTIONS:
         assert config.get(symbol) == "y", symbol
     if arch.name == "ppc64":
-        for symbol in ("CONFIG_PPC_64K_PAGES", "CONFIG_CPU_BIG_ENDIAN", "CONFIG_PPC_PSERIES",
-                       "CONFIG_PPC_IBM_CELL_BLADE", "CONFIG_SPU_FS"):
+        for symbol in (
+            "CONFIG_PPC_64K_PAGES",
+            "CONFIG_CPU_BIG_ENDIAN",
+            "CONFIG_PPC_PSERIES",
+            "CONFIG_PPC_IBM_CELL_BLADE",
+            "CONFIG_SPU_FS",
+        ):
             assert config.get(symbol) == "y", symbol
         assert config["CONFIG_FRAME_WARN"] == "2048"
         assert config["CONFIG_THREAD_SHIFT"] == "14"  # not tinyconfig's 32-bit 8K stacks
@@ -83,9 +106,13 @@ def test_patched_build_is_incremental_and_recorded(kernel, arch):
     assert patched.id != kernel.id
     assert patched.metadata["patches"] == [
         "0001-mm-msync-add-a-comment-at-the-syscall-entry.patch",
-        "0002-mm-msync-comment-the-flags-check.patch"]
-    compiled = [line.split()[-1] for line in (patched.dir / "build.log").read_text().splitlines()
-                if line.startswith("  CC ")]
+        "0002-mm-msync-comment-the-flags-check.patch",
+    ]
+    compiled = [
+        line.split()[-1]
+        for line in (patched.dir / "build.log").read_text().splitlines()
+        if line.startswith("  CC ")
+    ]
     assert "mm/msync.o" in compiled
     assert len(compiled) < 20, compiled  # only what the patch touched, plus version stamps
     metadata = json.loads((patched.dir / "metadata.json").read_text())

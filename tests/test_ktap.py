@@ -355,8 +355,13 @@ def test_unprefixed_ktap_on_a_console_with_kernel_messages():
 
 
 CONSOLE = Path(__file__).parent / "data" / "console"
-SMOKE_CASES = ["page_size", "anon_write_fault", "tmpfs_shared_mmap", "madvise_dontneed",
-               "remap_file_pages"]
+SMOKE_CASES = [
+    "page_size",
+    "anon_write_fault",
+    "tmpfs_shared_mmap",
+    "madvise_dontneed",
+    "remap_file_pages",
+]
 
 
 def test_lab_console_with_printk_inside_the_ktap_output():
@@ -373,7 +378,9 @@ def test_lab_console_cut_by_a_kernel_panic():
     suite = parse_ktap((CONSOLE / "x86_64-smoke-panic.console.log").read_text())
     assert suite.plan == 5
     assert [(c.name, c.status) for c in suite.cases[:2]] == [
-        ("page_size", Status.PASS), ("anon_write_fault", Status.PASS)]
+        ("page_size", Status.PASS),
+        ("anon_write_fault", Status.PASS),
+    ]
     crashed = suite.cases[2:]
     assert [c.status for c in crashed] == [Status.CRASHED] * 3
     assert "kernel panic: sysrq triggered crash" in crashed[0].reason

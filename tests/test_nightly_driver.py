@@ -7,10 +7,10 @@ from pathlib import Path
 
 from lab.errors import BuildError
 from lab.history.model import combined_state
-from lab.job import ArchRun
 from lab.nightly.driver import CellRun, cell_dir_name, failed_build_attempt
 from lab.nightly.matrix import load_matrix
 from lab.results.records import CaseRecord
+from lab.run.lab_run import ArchRun
 from lab.runtime.local import LocalRuntime
 
 RECORDED = Path(__file__).parent / "data" / "runs" / "20261122-105125"
@@ -18,8 +18,9 @@ RECORDED = Path(__file__).parent / "data" / "runs" / "20261122-105125"
 
 def matrix_cell(tmp_path, arch="ppc64"):
     path = tmp_path / "m.toml"
-    path.write_text(f'[[kernels]]\nsource = "debian-6.1"\narches = ["{arch}"]\n'
-                    'suites = ["nopfn"]\n')
+    path.write_text(
+        f'[[kernels]]\nsource = "debian-6.1"\narches = ["{arch}"]\nsuites = ["nopfn"]\n'
+    )
     (cell,) = load_matrix(path).cells
     return cell
 
@@ -30,23 +31,40 @@ def recorded_attempt(night: Path, cell, n: int, failing: str = "") -> tuple[Path
     shutil.copytree(RECORDED, attempt)
     summary = json.loads((attempt / "run.json").read_text())
     entry = summary["arches"][0]
-    entry.update(source="debian-6.1", console_logs=["ppc64/boot1-console.log"],
-                 boot_records=[0], kernel_log="ppc64/kernel.log")
+    entry.update(
+        source="debian-6.1",
+        console_logs=["ppc64/boot1-console.log"],
+        boot_records=[0],
+        kernel_log="ppc64/kernel.log",
+    )
     (attempt / "run.json").write_text(json.dumps(summary))
-    records = [CaseRecord(**r) for r in json.loads((attempt / "results.json").read_text())
-               ["records"]]
-    records = [CaseRecord(r.arch, r.suite, r.case, "fail", r.duration_s, "x", "")
-               if r.case == failing else r for r in records]
+    records = [
+        CaseRecord(**r) for r in json.loads((attempt / "results.json").read_text())["records"]
+    ]
+    records = [
+        CaseRecord(r.arch, r.suite, r.case, "fail", r.duration_s, "x", "")
+        if r.case == failing
+        else r
+        for r in records
+    ]
     return attempt, ArchRun("ppc64", build_id=entry["build_id"], records=records)
 
 
 def test_attempts_of_a_cell_count_on_and_keep_their_logs(tmp_path):
     cell = matrix_cell(tmp_path)
-    run = CellRun(cell, [recorded_attempt(tmp_path, cell, 1, failing="nopfn/data_threads"),
-                         recorded_attempt(tmp_path, cell, 2)])
+    run = CellRun(
+        cell,
+        [
+            recorded_attempt(tmp_path, cell, 1, failing="nopfn/data_threads"),
+            recorded_attempt(tmp_path, cell, 2),
+        ],
+    )
     info, rows = run.rows("20261123-010000")
-    assert (info.key, info.kernel, info.run_id) == ("debian-6.1/ppc64/none", "debian-6.1",
-                                                    "20261123-010000")
+    assert (info.key, info.kernel, info.run_id) == (
+        "debian-6.1/ppc64/none",
+        "debian-6.1",
+        "20261123-010000",
+    )
     assert info.console_log == "debian-6.1_ppc64_none/try1/ppc64/boot1-console.log"
     data = [r for r in rows if r.case == "nopfn/data_threads"]
     assert [(r.attempt, r.state) for r in data] == [(1, "fail"), (2, "pass")]

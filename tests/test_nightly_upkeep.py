@@ -44,7 +44,8 @@ def test_disk_usage_counts_results_builds_and_history(tmp_path, monkeypatch):
     assert usage.describe().startswith("disk: results ")
 
 
-@pytest.mark.parametrize(("size", "text"), [(0, "0 B"), (1536, "1.5 KiB"),
-                                            (5 << 20, "5.0 MiB"), (3 << 30, "3.0 GiB")])
+@pytest.mark.parametrize(
+    ("size", "text"), [(0, "0 B"), (1536, "1.5 KiB"), (5 << 20, "5.0 MiB"), (3 << 30, "3.0 GiB")]
+)
 def test_human_sizes(size, text):
     assert human(size) == text

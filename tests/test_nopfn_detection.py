@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from lab.image.initramfs import build_initramfs
-from lab.suites import all_suites, parse_module_param
-from lab.testing import LabGuest
-from lab.vm.qemu import MachineSpec
+from lab.run.lab_guest import LabGuest
+from lab.suites.catalogue import all_suites
+from lab.suites.knobs import parse_module_param
 
 pytestmark = pytest.mark.integration
 BUGS = {
@@ -30,16 +29,16 @@ PROGRAM_TIMEOUT_S = 240  # a refault loop must end in a failure, not hold up the
 def test_suite_fails_with_the_bug_pattern(kernel, arch, knobs, bug: int, tmp_path: Path):
     suite = all_suites()["nopfn"]
     program = next(p for p in suite.programs if p.name == "nopfn")
-    image = build_initramfs(arch, [suite], kernel=kernel)
     # the same route as `lab run --suite nopfn --module-param faultlab_spu.bug=N`
     bug_param = parse_module_param(f"faultlab_spu.bug={bug}")
     knobs = dataclasses.replace(knobs, module_params=(bug_param,))
-    guest = LabGuest(MachineSpec(arch, kernel.boot_image, image.path), tmp_path, knobs)
+    guest = LabGuest.of(kernel, [suite], tmp_path, knobs)
     try:
         outcome = guest.run_program(dataclasses.replace(program, timeout_s=PROGRAM_TIMEOUT_S))
     finally:
         guest.close()
-    assert not outcome.passed, f"bug {bug} ({BUGS[bug]}) went unnoticed:\n" \
-        + outcome.failure_report()
+    assert not outcome.passed, (
+        f"bug {bug} ({BUGS[bug]}) went unnoticed:\n" + outcome.failure_report()
+    )
     module = next(c for c in outcome.ktap.cases if c.name == "module")
     assert any(d.endswith(f" bug {bug}") for d in module.diagnostics), module.diagnostics

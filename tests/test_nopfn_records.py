@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from lab.results.ktap import parse_ktap
-from lab.runner import ProgramOutcome, records_for
-from lab.suites import all_suites
+from lab.run.program import ProgramOutcome, records_for
+from lab.suites.catalogue import all_suites
 
 RECORDED = Path(__file__).parent / "data" / "nopfn" / "x86_64-bug1.ktap"
 

@@ -15,7 +15,8 @@ from lab.image.initramfs import peer_entries
 from lab.kernel.build import builds_root, load_build
 from lab.peers import artifacts, kselftest, sharedlibs, stressng
 from lab.peers.registry import BUILDERS, build_peer
-from lab.suites import Knobs, Suite, all_suites, load_suite
+from lab.suites.catalogue import Suite, all_suites, load_suite
+from lab.suites.knobs import Knobs
 
 X86_64, PPC64 = get_arch("x86_64"), get_arch("ppc64")
 PEERS = [s for s in all_suites().values() if s.builder]
@@ -61,7 +62,10 @@ def test_mm_selftests_settings():
     programs = {p.name: p for p in all_suites()["mm-selftests"].programs}
     assert programs["mremap_test"].sysctl == (("vm.overcommit_memory", "1"),)
     assert programs["mremap_test"].argv(X86_64, Knobs(seed=3)) == [
-        "/lab/bin/mremap_test", "-p", "3"]
+        "/lab/bin/mremap_test",
+        "-p",
+        "3",
+    ]
     uffd = programs["userfaultfd-shmem"]
     assert uffd.argv(X86_64, Knobs(seed=3)) == ["/lab/bin/userfaultfd", "shmem", "16", "4"]
     assert uffd.skip_reason("ppc64").startswith("6.1's test asks UFFDIO_API for every feature")
@@ -78,15 +82,15 @@ def write_suite(tmp_path: Path, text: str) -> Path:
 
 
 def test_a_peer_program_with_a_source_is_refused(tmp_path: Path):
-    directory = write_suite(tmp_path, 'builder = "stress-ng"\n[[programs]]\nname = "x"\n'
-                                      'source = "x.c"\n')
+    directory = write_suite(
+        tmp_path, 'builder = "stress-ng"\n[[programs]]\nname = "x"\nsource = "x.c"\n'
+    )
     with pytest.raises(UsageError, match="program x: the suite has a builder"):
         load_suite(directory)
 
 
 def test_an_unknown_output_kind_is_refused(tmp_path: Path):
-    directory = write_suite(tmp_path, '[[programs]]\nname = "x"\nsource = "x.c"\n'
-                                      'output = "tap"\n')
+    directory = write_suite(tmp_path, '[[programs]]\nname = "x"\nsource = "x.c"\noutput = "tap"\n')
     with pytest.raises(UsageError, match="output 'tap' is not one of ktap, exit-status"):
         load_suite(directory)
 
@@ -105,17 +109,20 @@ def test_stress_ng_is_absent_on_ppc64_with_the_reason():
     built = stressng.build(PPC64, None, ("stress-ng",))
     assert built.binaries == {} and built.libraries == {}
     reason = built.absent["stress-ng"]
-    assert reason.startswith("stress-ng is not available on ppc64: Debian bookworm has no "
-                             "ppc64 binary package of it")
+    assert reason.startswith(
+        "stress-ng is not available on ppc64: Debian bookworm has no ppc64 binary package of it"
+    )
     assert "does not serve its source tarball" in reason
 
 
-def test_a_missing_stress_ng_package_is_named(private_cache: Path,
-                                              monkeypatch: pytest.MonkeyPatch):
+def test_a_missing_stress_ng_package_is_named(private_cache: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(stressng, "PACKAGE", "faultlab-no-such-package")
-    with pytest.raises(BuildError, match=r"the Debian package faultlab-no-such-package is not "
-                                         r"installed; install it \(apt-get install "
-                                         r"faultlab-no-such-package, or run `make deps`\)"):
+    with pytest.raises(
+        BuildError,
+        match=r"the Debian package faultlab-no-such-package is not "
+        r"installed; install it \(apt-get install "
+        r"faultlab-no-such-package, or run `make deps`\)",
+    ):
         stressng.build(X86_64, None, ("stress-ng",))
 
 
@@ -131,10 +138,12 @@ def test_stress_ng_is_debians_binary_with_what_it_loads(private_cache: Path):
     version = installed_stress_ng()
     built = stressng.build(X86_64, None, ("stress-ng",))
     assert built.binaries["stress-ng"].read_bytes() == Path("/usr/bin/stress-ng").read_bytes()
-    assert {"lib64/ld-linux-x86-64.so.2", "lib/x86_64-linux-gnu/libc.so.6",
-            "lib/x86_64-linux-gnu/libJudy.so.1"} <= set(built.libraries)
-    manifest = json.loads((built.binaries["stress-ng"].parent.parent / "manifest.json")
-                          .read_text())
+    assert {
+        "lib64/ld-linux-x86-64.so.2",
+        "lib/x86_64-linux-gnu/libc.so.6",
+        "lib/x86_64-linux-gnu/libJudy.so.1",
+    } <= set(built.libraries)
+    manifest = json.loads((built.binaries["stress-ng"].parent.parent / "manifest.json").read_text())
     assert manifest["inputs"]["package"] == f"stress-ng {version} amd64"
     assert stressng.build(X86_64, None, ("stress-ng",)) == built  # a cache hit
 
@@ -153,18 +162,36 @@ def test_runtime_files_are_what_the_dynamic_linker_loads(tmp_path: Path):
 
 
 def test_a_library_the_dynamic_linker_lacks_is_named(tmp_path: Path):
-    compile_x86_64(tmp_path, "libgone.so", "int gone(void) { return 1; }\n", "-shared",
-                   "-fPIC", "-Wl,-soname,libgone.so.1")
-    binary = compile_x86_64(tmp_path, "p", "int gone(void);\nint main(void) { return gone(); }\n",
-                            f"-L{tmp_path}", "-lgone")
-    with pytest.raises(BuildError, match=r"p needs libgone.so.1, which the host's dynamic "
-                                         "linker does not find"):
+    compile_x86_64(
+        tmp_path,
+        "libgone.so",
+        "int gone(void) { return 1; }\n",
+        "-shared",
+        "-fPIC",
+        "-Wl,-soname,libgone.so.1",
+    )
+    binary = compile_x86_64(
+        tmp_path,
+        "p",
+        "int gone(void);\nint main(void) { return gone(); }\n",
+        f"-L{tmp_path}",
+        "-lgone",
+    )
+    with pytest.raises(
+        BuildError,
+        match=r"p needs libgone.so.1, which the host's dynamic "
+        "linker does not find",
+    ):
         sharedlibs.runtime_files(binary)
 
 
 def static_binary(tmp_path: Path, static: bool = True) -> Path:
-    return compile_x86_64(tmp_path, "p-static" if static else "p-dynamic",
-                          "int main(void) { return 0; }\n", *(["-static"] if static else []))
+    return compile_x86_64(
+        tmp_path,
+        "p-static" if static else "p-dynamic",
+        "int main(void) { return 0; }\n",
+        *(["-static"] if static else []),
+    )
 
 
 def test_cache_entries_hold_static_binaries_for_the_arch(private_cache: Path, tmp_path: Path):
@@ -173,19 +200,24 @@ def test_cache_entries_hold_static_binaries_for_the_arch(private_cache: Path, tm
     assert artifacts.load(directory) is None
     build = artifacts.PeerBuild({"p": binary}, {"q": "not in this source"}, 1.5)
     stored = artifacts.store(X86_64, tmp_path / "staging", directory, build, {"k": 1})
-    assert stored == artifacts.PeerBuild({"p": directory / "bin" / "p"},
-                                         {"q": "not in this source"}, 1.5)
+    assert stored == artifacts.PeerBuild(
+        {"p": directory / "bin" / "p"}, {"q": "not in this source"}, 1.5
+    )
     assert artifacts.load(directory) == stored
     assert not (tmp_path / "staging").exists()
     with pytest.raises(BuildError, match="EM_X86_64 little-endian file, not one for ppc64"):
         artifacts.check_binary(binary, PPC64)
-    with pytest.raises(BuildError, match=r"dynamically linked, and its interpreter "
-                                         r"/lib64/ld-linux-x86-64\.so\.2 is not shipped"):
+    with pytest.raises(
+        BuildError,
+        match=r"dynamically linked, and its interpreter "
+        r"/lib64/ld-linux-x86-64\.so\.2 is not shipped",
+    ):
         artifacts.check_binary(static_binary(tmp_path, static=False), X86_64)
 
 
-def test_cache_entries_hold_dynamic_binaries_with_what_they_load(private_cache: Path,
-                                                                  tmp_path: Path):
+def test_cache_entries_hold_dynamic_binaries_with_what_they_load(
+    private_cache: Path, tmp_path: Path
+):
     binary = static_binary(tmp_path, static=False)
     libraries = sharedlibs.runtime_files(binary)
     directory = artifacts.entry_dir("test", "e" * 64)
@@ -206,8 +238,14 @@ def test_the_initramfs_gets_peer_libraries_at_their_paths_or_absent_reasons(priv
     absent = {}
     entries = {e.name: e for e in peer_entries(X86_64, suite, object(), programs, absent)}
     assert programs == [p.name for p in suite.programs] and absent == {}
-    assert {"lab/bin/stress-ng", "lib64", "lib64/ld-linux-x86-64.so.2", "lib",
-            "lib/x86_64-linux-gnu", "lib/x86_64-linux-gnu/libc.so.6"} <= set(entries)
+    assert {
+        "lab/bin/stress-ng",
+        "lib64",
+        "lib64/ld-linux-x86-64.so.2",
+        "lib",
+        "lib/x86_64-linux-gnu",
+        "lib/x86_64-linux-gnu/libc.so.6",
+    } <= set(entries)
     assert stat.S_ISDIR(entries["lib/x86_64-linux-gnu"].mode)
 
 
@@ -215,8 +253,11 @@ def load_build_of(source: str, arch: str):
     """Any finished build of `source` for `arch` in the cache (its metadata is what counts)."""
     for directory in sorted(builds_root().iterdir()):
         meta = directory / "metadata.json"
-        if meta.exists() and f'"source": "{source}"' in meta.read_text() \
-                and f'"arch": "{arch}"' in meta.read_text():
+        if (
+            meta.exists()
+            and f'"source": "{source}"' in meta.read_text()
+            and f'"arch": "{arch}"' in meta.read_text()
+        ):
             return load_build(str(directory))
     pytest.skip(f"no {arch} build of {source} in the cache (lab build --source {source})")
 
@@ -227,8 +268,9 @@ def test_selftests_are_built_from_the_kernels_own_source(tmp_path: Path):
     kernel = load_build_of("debian-6.1", "x86_64")
     built = kselftest.build(X86_64, kernel, ("madv_populate", "mkdirty", "mremap_dontunmap"))
     assert sorted(built.binaries) == ["madv_populate", "mremap_dontunmap"]
-    assert built.absent == {"mkdirty": "mkdirty is not among tools/testing/selftests/vm of "
-                                       "debian-6.1"}
+    assert built.absent == {
+        "mkdirty": "mkdirty is not among tools/testing/selftests/vm of debian-6.1"
+    }
     for path in built.binaries.values():
         artifacts.check_binary(path, X86_64)
     again = kselftest.build(X86_64, kernel, ("madv_populate", "mkdirty", "mremap_dontunmap"))

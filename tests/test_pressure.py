@@ -6,7 +6,7 @@ import pytest
 
 from lab.arch import ARCHES
 from lab.errors import UsageError
-from lab.pressure import (
+from lab.suites.profiles import (
     REPORTED,
     get_profile,
     load_profiles,
@@ -69,7 +69,7 @@ def test_a_program_exemption_lifts_one_requirement():
 
 
 def test_nonlinear_is_exempt_from_injection_proof_only():
-    from lab.suites import all_suites
+    from lab.suites.catalogue import all_suites
 
     (program,) = all_suites()["nonlinear"].programs
     assert [name for name, _ in program.pressure_exempt] == ["fail_page_alloc"]

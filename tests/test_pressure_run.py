@@ -4,12 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from lab.image.initramfs import build_initramfs
-from lab.pressure import get_profile
-from lab.pressure_session import machine_for
-from lab.suites import all_suites
-from lab.testing import LabGuest, assert_program_passed
-from lab.vm.qemu import MachineSpec
+from lab.run.lab_guest import LabGuest, assert_program_passed
+from lab.run.machine import GuestOptions
+from lab.suites.catalogue import all_suites
+from lab.suites.profiles import get_profile
 
 pytestmark = pytest.mark.integration
 
@@ -17,10 +15,9 @@ pytestmark = pytest.mark.integration
 def test_smoke_under_light_pressure_swaps_and_passes(kernel, arch, knobs, tmp_path: Path):
     profile = get_profile("light")
     smoke = all_suites()["smoke"]
-    image = build_initramfs(arch, [smoke], kernel=kernel)
-    spec = machine_for(profile, MachineSpec(arch, kernel.boot_image, image.path))
+    guest = LabGuest.of(kernel, [smoke], tmp_path, knobs, GuestOptions(pressure="light"))
+    spec = guest.spec
     assert (spec.memory_mb, spec.swap_disk_mb) == (profile.memory_mb, profile.swap_disk_mb)
-    guest = LabGuest(spec, tmp_path, knobs, profile)
     try:
         swaps = guest.run(["@cat", "/proc/swaps"], timeout=30).stdout.decode()
         assert "/dev/zram0" in swaps and guest.guest.devices["swap"] in swaps
@@ -35,11 +32,8 @@ def test_smoke_under_light_pressure_swaps_and_passes(kernel, arch, knobs, tmp_pa
 def test_fault_suite_under_injected_allocation_failures(kernel, arch, knobs, tmp_path: Path):
     """fail_page_alloc fails the suite's page-fault allocations; faults retry them and the
     data checks see nothing, and no syscall of the suite fails because of it."""
-    profile = get_profile("inject")
     fault = all_suites()["fault"]
-    image = build_initramfs(arch, [fault], kernel=kernel)
-    guest = LabGuest(machine_for(profile, MachineSpec(arch, kernel.boot_image, image.path)),
-                     tmp_path, knobs, profile)
+    guest = LabGuest.of(kernel, [fault], tmp_path, knobs, GuestOptions(pressure="inject"))
     try:
         outcome = guest.run_program(fault.programs[0])
     finally:

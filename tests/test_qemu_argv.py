@@ -36,8 +36,14 @@ def test_ppc64_hash_mmu_adds_disable_radix():
 
 
 def test_x86_64_console_agent_port_qmp_and_accel():
-    spec = MachineSpec(get_arch("x86_64"), Path("bzImage"), Path("i"), accel="kvm",
-                       memory_mb=512, drives=(Path("disk.img"),))
+    spec = MachineSpec(
+        get_arch("x86_64"),
+        Path("bzImage"),
+        Path("i"),
+        accel="kvm",
+        memory_mb=512,
+        drives=(Path("disk.img"),),
+    )
     argv = qemu_argv(spec, SOCKETS)
     assert argv[argv.index("-accel") + 1] == "kvm"
     assert argv[argv.index("-cpu") + 1] == "host"

@@ -10,12 +10,14 @@ URL = TargetUrl("root", "cell-blade")
 
 
 def test_a_cell_blade_is_big_endian_ppc64_with_its_cpu_named():
-    identity = parse_identity("ppc64\n6.1.0-faultlab\ncell-blade\n"
-                              "cpu\t\t: Cell Broadband Engine, altivec supported\n")
+    identity = parse_identity(
+        "ppc64\n6.1.0-faultlab\ncell-blade\ncpu\t\t: Cell Broadband Engine, altivec supported\n"
+    )
     assert identity.release == "6.1.0-faultlab"
     assert target_arch(identity, URL).name == "ppc64"
-    assert identity.label() == ("cell-blade (ppc64, Cell Broadband Engine, altivec supported, "
-                                "6.1.0-faultlab)")
+    assert identity.label() == (
+        "cell-blade (ppc64, Cell Broadband Engine, altivec supported, 6.1.0-faultlab)"
+    )
 
 
 def test_a_busybox_guest_without_a_cpu_line_is_x86_64():

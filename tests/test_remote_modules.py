@@ -15,8 +15,9 @@ def test_modules_built_against_a_kernel_build_directory_carry_its_release(kernel
     modules = kernel_dir_modules(Path(kernel.metadata["objtree"]), arch, kernel.release)
     assert not modules.missing
     ko = modules.files["faultlab_spu"]
-    vermagic = subprocess.run(["/sbin/modinfo", "-F", "vermagic", str(ko)], capture_output=True,
-                              text=True, check=True).stdout
+    vermagic = subprocess.run(
+        ["/sbin/modinfo", "-F", "vermagic", str(ko)], capture_output=True, text=True, check=True
+    ).stdout
     assert vermagic.split()[0] == kernel.release
 
 

@@ -11,7 +11,7 @@ from lab.arch import get_arch
 from lab.errors import UsageError
 from lab.remote.modules import TargetModules, kernel_dir_release, lab_build_modules, target_modules
 from lab.remote.run import PEER_SKIP, runnable
-from lab.suites import all_suites
+from lab.suites.catalogue import all_suites
 
 SUITES = tuple(all_suites().values())
 
@@ -41,8 +41,11 @@ def lab_build(tmp_path, arch: str, release: str):
     extra = directory / "modules" / "lib" / "modules" / release / "extra"
     extra.mkdir(parents=True)
     (extra / "faultlab_spu.ko").write_bytes(b"\x7fELF")
-    (directory / "metadata.json").write_text(json.dumps(
-        {"id": directory.name, "arch": arch, "release": release, "boot_image": "bzImage"}))
+    (directory / "metadata.json").write_text(
+        json.dumps(
+            {"id": directory.name, "arch": arch, "release": release, "boot_image": "bzImage"}
+        )
+    )
     return directory
 
 
@@ -56,8 +59,9 @@ def test_a_lab_build_of_another_release_is_named_as_the_reason(tmp_path):
     build = lab_build(tmp_path, "x86_64", "6.1.192")
     modules = lab_build_modules(str(build), get_arch("x86_64"), "6.12.5")
     assert not modules.files
-    assert modules.missing == ("lab build 0123456789abcdef is x86_64 6.1.192; the target runs "
-                               "x86_64 6.12.5")
+    assert modules.missing == (
+        "lab build 0123456789abcdef is x86_64 6.1.192; the target runs x86_64 6.12.5"
+    )
 
 
 def test_a_directory_that_is_no_kernel_build_is_refused(tmp_path):
@@ -65,22 +69,39 @@ def test_a_directory_that_is_no_kernel_build_is_refused(tmp_path):
         kernel_dir_release(tmp_path)
 
 
-def test_a_target_that_refuses_the_connection_is_infra_and_stays_out_of_the_history(
-        tmp_path):
+def test_a_target_that_refuses_the_connection_is_infra_and_stays_out_of_the_history(tmp_path):
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     (tmp_path / "known_hosts").write_text("")
     done = subprocess.run(
-        [sys.executable, "-m", "lab", "run", "--target", f"ssh://root@127.0.0.1:{port}",
-         "--known-hosts", str(tmp_path / "known_hosts"), "--suite", "smoke", "--results",
-         str(tmp_path), "--history", str(tmp_path / "history.sqlite")],
-        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "lab",
+            "run",
+            "--target",
+            f"ssh://root@127.0.0.1:{port}",
+            "--known-hosts",
+            str(tmp_path / "known_hosts"),
+            "--suite",
+            "smoke",
+            "--results",
+            str(tmp_path),
+            "--history",
+            str(tmp_path / "history.sqlite"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode == 3, done.stdout + done.stderr
     (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     (record,) = json.loads((run_dir / "results.json").read_text())["records"]
     assert record["state"] == "infra"
-    assert record["message"].startswith(f"target connection: ssh://root@127.0.0.1:{port}: "
-                                        "cannot connect")
+    assert record["message"].startswith(
+        f"target connection: ssh://root@127.0.0.1:{port}: cannot connect"
+    )
     assert "not recorded in the history (the target never answered" in done.stderr
     assert not (tmp_path / "history.sqlite").exists()

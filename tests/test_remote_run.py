@@ -17,7 +17,8 @@ from lab.history.store import HistoryStore
 from lab.image.initramfs import build_initramfs
 from lab.remote.modules import target_modules
 from lab.remote.run import RemoteTarget, Session, run_one, upload_payload
-from lab.suites import all_suites, new_knobs
+from lab.suites.catalogue import all_suites
+from lab.suites.knobs import new_knobs
 from lab.transport.base import TransportLost
 from lab.transport.ssh import SshOptions, connect
 from lab.transport.url import parse_target
@@ -36,8 +37,7 @@ SEED = "7"
 def ssh_guest(kernel, arch, tmp_path_factory):
     """A booted guest with dropbear, and how to reach it."""
     if arch.name != "x86_64":
-        pytest.skip("the lab's guests have an SSH server on x86_64 only (README: Remote "
-                    "targets)")
+        pytest.skip("the lab's guests have an SSH server on x86_64 only (README: Remote targets)")
     suites = [s for s in all_suites().values() if not s.builder]
     image = build_initramfs(arch, suites, kernel=kernel, ssh=True)
     spec = MachineSpec(arch, kernel.boot_image, image.path, ssh_port=free_port())
@@ -46,14 +46,26 @@ def ssh_guest(kernel, arch, tmp_path_factory):
 
 
 def target_args(endpoint, kernel) -> list[str]:
-    return ["--target", endpoint.url(), "--ssh-key", str(endpoint.key_file),
-            "--known-hosts", str(endpoint.known_hosts), "--target-tmpfs", "/tmp",
-            "--target-ext4", "/mnt/ext4", "--target-kernel-build", kernel.id]
+    return [
+        "--target",
+        endpoint.url(),
+        "--ssh-key",
+        str(endpoint.key_file),
+        "--known-hosts",
+        str(endpoint.known_hosts),
+        "--target-tmpfs",
+        "/tmp",
+        "--target-ext4",
+        "/mnt/ext4",
+        "--target-kernel-build",
+        kernel.id,
+    ]
 
 
 def lab_run(*args: str) -> tuple[subprocess.CompletedProcess[str], Path]:
-    done = subprocess.run([*LAB, "run", *args], capture_output=True, text=True,
-                          timeout=1800, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [*LAB, "run", *args], capture_output=True, text=True, timeout=1800, stdin=subprocess.DEVNULL
+    )
     assert "report: " in done.stdout, done.stdout + done.stderr
     run_dir = Path(done.stdout.rsplit("report: ", 1)[1].split("/results.json")[0])
     return done, run_dir
@@ -67,10 +79,30 @@ def states(run_dir: Path) -> dict[tuple[str, str], str]:
 def test_suites_over_ssh_give_the_console_results(ssh_guest, kernel, tmp_path):
     guest, endpoint = ssh_guest
     history = tmp_path / "history.sqlite"
-    over_ssh, ssh_dir = lab_run(*target_args(endpoint, kernel), "--suite", SUITES, "--seed",
-                                SEED, "--results", str(tmp_path), "--history", str(history))
-    console, console_dir = lab_run("--kernel", kernel.id, "--arch", "x86_64", "--suite", SUITES,
-                                   "--seed", SEED, "--results", str(tmp_path), "--no-history")
+    over_ssh, ssh_dir = lab_run(
+        *target_args(endpoint, kernel),
+        "--suite",
+        SUITES,
+        "--seed",
+        SEED,
+        "--results",
+        str(tmp_path),
+        "--history",
+        str(history),
+    )
+    console, console_dir = lab_run(
+        "--kernel",
+        kernel.id,
+        "--arch",
+        "x86_64",
+        "--suite",
+        SUITES,
+        "--seed",
+        SEED,
+        "--results",
+        str(tmp_path),
+        "--no-history",
+    )
     assert over_ssh.returncode == console.returncode == 0, over_ssh.stdout + over_ssh.stderr
     ssh_states, console_states = states(ssh_dir), states(console_dir)
     assert ssh_states == console_states
@@ -81,8 +113,9 @@ def test_suites_over_ssh_give_the_console_results(ssh_guest, kernel, tmp_path):
     assert entry["target"].startswith(f"{endpoint.url()} ")
     assert entry["release"] == guest.hello.release
     assert (ssh_dir / entry["kernel_log"]).exists()
-    moved = dict(line.split() for line in (ssh_dir / "x86_64" / "smoke.vmstat").read_text()
-                 .splitlines())
+    moved = dict(
+        line.split() for line in (ssh_dir / "x86_64" / "smoke.vmstat").read_text().splitlines()
+    )
     assert int(moved["pgfault"]) > 0  # the target's /proc/vmstat around the program
     with HistoryStore(history) as db:
         (cell,) = db.run(ssh_dir.name).cells
@@ -90,9 +123,13 @@ def test_suites_over_ssh_give_the_console_results(ssh_guest, kernel, tmp_path):
 
 
 def remote(endpoint) -> RemoteTarget:
-    return RemoteTarget(parse_target(endpoint.url()),
-                        SshOptions(endpoint.key_file, endpoint.known_hosts),
-                        target_dir="/var/tmp/faultlab", tmpfs="/tmp", ext4="/mnt/ext4")
+    return RemoteTarget(
+        parse_target(endpoint.url()),
+        SshOptions(endpoint.key_file, endpoint.known_hosts),
+        target_dir="/var/tmp/faultlab",
+        tmpfs="/tmp",
+        ext4="/mnt/ext4",
+    )
 
 
 def processes(guest: Guest) -> str:
@@ -122,8 +159,9 @@ def test_a_dropped_connection_is_infra_and_leaves_no_process(ssh_guest, kernel, 
     assert "connection lost while running" in record.message
     assert time.monotonic() - start < 60
     deadline = time.monotonic() + 10
-    while ("/fault" in processes(guest) or "agent --stdio" in processes(guest)) \
-            and time.monotonic() < deadline:
+    while (
+        "/fault" in processes(guest) or "agent --stdio" in processes(guest)
+    ) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert "/fault" not in processes(guest) and "agent --stdio" not in processes(guest)
     # The next program reconnects once and runs.

@@ -15,8 +15,11 @@ from lab.report.write import write_report
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(find_chromium() is None, reason="chromium is not installed (Debian "
-                       "package chromium, in debian-packages.txt; `make deps` installs it)"),
+    pytest.mark.skipif(
+        find_chromium() is None,
+        reason="chromium is not installed (Debian "
+        "package chromium, in debian-packages.txt; `make deps` installs it)",
+    ),
 ]
 
 

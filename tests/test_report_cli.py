@@ -22,8 +22,9 @@ def lab(monkeypatch, capsys):
     return run
 
 
-def test_a_run_without_regressions_exits_0_and_one_with_a_regression_1(lab, regressed_runs,
-                                                                        tmp_path):
+def test_a_run_without_regressions_exits_0_and_one_with_a_regression_1(
+    lab, regressed_runs, tmp_path
+):
     first, second = regressed_runs
     status, out = lab("report", str(first))
     assert status == 0
@@ -34,24 +35,33 @@ def test_a_run_without_regressions_exits_0_and_one_with_a_regression_1(lab, regr
     status, out = lab("report", str(second))
     assert status == 1
     assert "new regressions: 1" in out
-    assert ("regression: fault/fault/kernel in unknown/ppc64/none: WARNING in lkdtm_WARNING; "
-            "kernel BUG in lkdtm_BUG; BUG: Kernel NULL pointer dere; "  # 80 characters
-            "last good 20261122-105125 (unknown 6.1.192+ 5888a2b7ffedc4ab)") in out
+    assert (
+        "regression: fault/fault/kernel in unknown/ppc64/none: WARNING in lkdtm_WARNING; "
+        "kernel BUG in lkdtm_BUG; BUG: Kernel NULL pointer dere; "  # 80 characters
+        "last good 20261122-105125 (unknown 6.1.192+ 5888a2b7ffedc4ab)"
+    ) in out
     assert "│ unknown/ppc64/none │    1 │     0 │    0 │   54 │" in out
     assert f"report: {second}/report.html (" in out
     with sqlite3.connect(tmp_path / "history.sqlite") as db:
         assert db.execute("SELECT run_id FROM runs ORDER BY run_id").fetchall() == [
-            ("20261122-105125",), ("20261123-105125",)]
+            ("20261122-105125",),
+            ("20261123-105125",),
+        ]
 
     html = (second / "report.html").read_text()
-    assert '<tr class="regression" data-case="fault/fault/kernel" data-cell="unknown/ppc64/none">' \
+    assert (
+        '<tr class="regression" data-case="fault/fault/kernel" data-cell="unknown/ppc64/none">'
         in html
+    )
     assert '<a href="ppc64/boot1-console.log">console log</a>' in html
     assert '<a href="ppc64/kernel.log">kernel log</a>' in html
     assert "- new regressions: yes, 1 (exit status 1)" in (second / "summary.md").read_text()
     suites = ET.parse(second / "report-junit.xml").getroot()
-    failed = [(case.get("classname"), case.get("name")) for case in suites.iter("testcase")
-              if case.find("failure") is not None]
+    failed = [
+        (case.get("classname"), case.get("name"))
+        for case in suites.iter("testcase")
+        if case.find("failure") is not None
+    ]
     assert failed == [("unknown/ppc64/none.fault", "fault/kernel")]
 
 
@@ -72,10 +82,13 @@ def test_reporting_an_earlier_run_again_ignores_the_runs_after_it(lab, regressed
     assert "- new regressions: no (exit status 0)" in (first / "summary.md").read_text()
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (("report", "20261122-999999"), "'20261122-999999' is neither a run of the history"),
-    (("report", "--last", "0", "x"), "--last 0: plot at least one run"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("report", "20261122-999999"), "'20261122-999999' is neither a run of the history"),
+        (("report", "--last", "0", "x"), "--last 0: plot at least one run"),
+    ],
+)
 def test_bad_requests_are_usage_errors(lab, regressed_runs, argv, message):
     status, out = lab(*argv)
     assert status == 2

@@ -44,19 +44,44 @@ class Elements(HTMLParser):
 def report(tmp_path, history_run):
     """Night 2 of a two-cell matrix: fault/eof regressed on x86_64 with an oops in its
     details, nonlinear/edges was fixed on ppc64-hash, fault/race is flaky."""
-    oops = "\n\n".join(p.report for p in find_problems(parse_kernel_log(KMSG.read_text()),
-                                                        load_allowlist()))
-    nights = [history_run(f"202611{day:02}-010000", {
-        X86: [("boot", "boot", "p"), ("fault", "fault/eof", eof), ("fault", "fault/race", race)],
-        HASH: [("boot", "boot", "p"), ("nonlinear", "nonlinear/edges", edges),
-               ("fault", "fault/race", "p")]})
-        for day, (eof, race, edges) in enumerate([("p", "p", "f"), ("p", "f", "f"),
-                                                  ("f", "pf", "p")], 1)]
+    oops = "\n\n".join(
+        p.report for p in find_problems(parse_kernel_log(KMSG.read_text()), load_allowlist())
+    )
+    nights = [
+        history_run(
+            f"202611{day:02}-010000",
+            {
+                X86: [
+                    ("boot", "boot", "p"),
+                    ("fault", "fault/eof", eof),
+                    ("fault", "fault/race", race),
+                ],
+                HASH: [
+                    ("boot", "boot", "p"),
+                    ("nonlinear", "nonlinear/edges", edges),
+                    ("fault", "fault/race", "p"),
+                ],
+            },
+        )
+        for day, (eof, race, edges) in enumerate(
+            [("p", "p", "f"), ("p", "f", "f"), ("f", "pf", "p")], 1
+        )
+    ]
     newest = nights[-1]
-    newest = replace(newest, results=tuple(
-        replace(r, details=oops, console_log="x86_64/boot1-console.log",
-                kernel_log="x86_64/kernel.log") if r.case == "fault/eof" else r
-        for r in newest.results))
+    newest = replace(
+        newest,
+        results=tuple(
+            replace(
+                r,
+                details=oops,
+                console_log="x86_64/boot1-console.log",
+                kernel_log="x86_64/kernel.log",
+            )
+            if r.case == "fault/eof"
+            else r
+            for r in newest.results
+        ),
+    )
     run_dir = tmp_path / "20261103-010000"
     (run_dir / "x86_64").mkdir(parents=True)
     (run_dir / "x86_64" / "kernel.log").write_text(KMSG.read_text())
@@ -66,12 +91,20 @@ def report(tmp_path, history_run):
 def test_the_page_has_its_sections_in_order_and_regressions_first(report):
     page = Elements(render_html(report[0]))
     sections = [a["id"] for t, a in page.tags if t == "section"]
-    assert sections == ["regressions", "fixes", "flaky", "matrix", "cross-arch", "failures",
-                        "plots"]
+    assert sections == [
+        "regressions",
+        "fixes",
+        "flaky",
+        "matrix",
+        "cross-arch",
+        "failures",
+        "plots",
+    ]
     rows = page.having("tr", "regression")
     assert [(r["data-case"], r["data-cell"]) for r in rows] == [
         ("fault/fault/eof", X86),  # the regressions table
-        ("fault/fault/eof", X86)]  # its failure
+        ("fault/fault/eof", X86),
+    ]  # its failure
     assert [r["data-case"] for r in page.having("tr", "fix")] == ["nonlinear/nonlinear/edges"]
     assert [r["data-case"] for r in page.having("tr", "flaky")] == ["fault/fault/race"]
     text = " ".join(" ".join(page.text).split())
@@ -83,8 +116,14 @@ def test_the_page_has_its_sections_in_order_and_regressions_first(report):
 def test_the_matrix_and_cross_arch_cells_are_coloured_by_state(report):
     page = Elements(render_html(report[0]))
     counts = [a["class"] for a in page.having("td", "count")]
-    assert counts == ["count state-pass", "count state-fail", "count not-run",  # x86_64
-                      "count state-pass", "count state-pass", "count state-pass"]
+    assert counts == [
+        "count state-pass",
+        "count state-fail",
+        "count not-run",  # x86_64
+        "count state-pass",
+        "count state-pass",
+        "count state-pass",
+    ]
     html = render_html(report[0])
     for state, colour in STATE_COLOURS.items():
         assert f"td.state-{state} {{ background: {colour}; }}" in html
@@ -100,8 +139,10 @@ def test_an_oops_is_shown_with_its_stack_trace_and_the_logs_are_linked(report):
     page = Elements(html)
     titles = [t for t in page.text if t.startswith(("BUG: ", "WARNING: "))]
     assert "BUG: BUG: kernel NULL pointer dereference in lkdtm_EXCEPTION" in titles
-    reports = [html.index(marker) for marker in ('<pre class="kernel-report">', "Call Trace:",
-                                                 "lkdtm_EXCEPTION+0x")]
+    reports = [
+        html.index(marker)
+        for marker in ('<pre class="kernel-report">', "Call Trace:", "lkdtm_EXCEPTION+0x")
+    ]
     assert reports == sorted(reports)
     links = [a["href"] for t, a in page.tags if t == "a"]
     assert links == ["x86_64/kernel.log"]  # the console log is not in the run directory
@@ -119,7 +160,9 @@ def test_the_page_is_self_contained(report):
 
 
 def test_summary_markdown(report):
-    assert summary_markdown(report[0]) == """\
+    assert (
+        summary_markdown(report[0])
+        == """\
 # faultlab run 20261103-010000
 
 - date: 2026-11-03 01:00:00
@@ -154,6 +197,7 @@ b-20261102-010000) | debian-6.1 6.1.192+ b-20261103-010000 |
 | debian-6.1/x86_64/none | 2 | 0 | 0 | 1 |
 | debian-6.1/ppc64-hash/none | 0 | 0 | 0 | 3 |
 """
+    )
 
 
 def test_markdown_cells_stay_on_one_line(report, history_run):
@@ -161,20 +205,31 @@ def test_markdown_cells_stay_on_one_line(report, history_run):
     run = history_run("20261102-010000", {X86: [("fault", "fault/eof", "f")]})
     run = replace(run, results=(replace(run.results[0], message="a | b\nc"),))
     lines = summary_markdown(assemble(run, {X86: [before]}, report[1])).splitlines()
-    assert "| fault/fault/eof | debian-6.1/x86_64/none | a \\| b c | 20261101-010000 " \
-        "(debian-6.1 6.1.192+ b-20261101-010000) | debian-6.1 6.1.192+ b-20261102-010000 |" \
-        in lines
+    assert (
+        "| fault/fault/eof | debian-6.1/x86_64/none | a \\| b c | 20261101-010000 "
+        "(debian-6.1 6.1.192+ b-20261101-010000) | debian-6.1 6.1.192+ b-20261102-010000 |" in lines
+    )
 
 
 def test_the_junit_xml_keeps_the_cells_apart(report):
     files = write_report(report[0], report[1])
     assert {p.name for p in report[1].iterdir()} >= {
-        "report.html", "summary.md", "report-junit.xml"}
+        "report.html",
+        "summary.md",
+        "report-junit.xml",
+    }
     root = ET.parse(files.junit).getroot()
     assert [s.get("name") for s in root.iter("testsuite")] == [
-        f"{X86}.boot", f"{X86}.fault", f"{HASH}.boot", f"{HASH}.nonlinear", f"{HASH}.fault"]
-    races = [(c.get("classname"), [child.tag for child in c]) for c in root.iter("testcase")
-             if c.get("name") == "fault/race"]
-    assert races == [(f"{X86}.fault", []), (f"{X86}.fault", ["failure"]),
-                     (f"{HASH}.fault", [])]
+        f"{X86}.boot",
+        f"{X86}.fault",
+        f"{HASH}.boot",
+        f"{HASH}.nonlinear",
+        f"{HASH}.fault",
+    ]
+    races = [
+        (c.get("classname"), [child.tag for child in c])
+        for c in root.iter("testcase")
+        if c.get("name") == "fault/race"
+    ]
+    assert races == [(f"{X86}.fault", []), (f"{X86}.fault", ["failure"]), (f"{HASH}.fault", [])]
     assert (root.get("tests"), root.get("failures")) == ("7", "2")

@@ -1,9 +1,10 @@
 """A run's cases classified against their cells' earlier runs, regressions first, and the
 exit status of `lab report`."""
 
+from lab.exitcodes import ExitStatus
 from lab.history.model import KernelIdentity
 from lab.history.store import HistoryStore
-from lab.report.status import EXIT_NO_REGRESSIONS, EXIT_REGRESSIONS, report_exit_status
+from lab.report.status import report_exit_status
 from lab.report.verdicts import classify_run, earlier_runs, of_kind
 
 X86 = "debian-6.1/x86_64/none"
@@ -12,23 +13,46 @@ HASH = "debian-6.1/ppc64-hash/none"
 
 def nights(history_run, *cases_per_night):
     """One run a night, 2026-11-01 on; each night's cases {cell: [(suite, case, states)]}."""
-    return [history_run(f"202611{day:02}-010000", cells)
-            for day, cells in enumerate(cases_per_night, 1)]
+    return [
+        history_run(f"202611{day:02}-010000", cells) for day, cells in enumerate(cases_per_night, 1)
+    ]
 
 
 def test_regressions_come_first_then_fixes_then_flaky_cases(history_run):
     *earlier, newest = nights(
         history_run,
-        {X86: [("boot", "boot", "p"), ("fault", "fault/race", "p"), ("fault", "fault/eof", "f"),
-               ("fault", "fault/edges", "p"), ("smoke", "smoke/kernel", "p")],
-         HASH: [("nonlinear", "nonlinear/edges", "p")]},
-        {X86: [("boot", "boot", "p"), ("fault", "fault/race", "f"), ("fault", "fault/eof", "f"),
-               ("fault", "fault/edges", "p"), ("smoke", "smoke/kernel", "p")],
-         HASH: [("nonlinear", "nonlinear/edges", "p")]},
-        {X86: [("boot", "boot", "p"), ("fault", "fault/race", "p"), ("fault", "fault/eof", "p"),
-               ("fault", "fault/edges", "f"), ("smoke", "smoke/kernel", "s"),
-               ("nopfn", "nopfn/insert", "f")],
-         HASH: [("nonlinear", "nonlinear/edges", "f")]})
+        {
+            X86: [
+                ("boot", "boot", "p"),
+                ("fault", "fault/race", "p"),
+                ("fault", "fault/eof", "f"),
+                ("fault", "fault/edges", "p"),
+                ("smoke", "smoke/kernel", "p"),
+            ],
+            HASH: [("nonlinear", "nonlinear/edges", "p")],
+        },
+        {
+            X86: [
+                ("boot", "boot", "p"),
+                ("fault", "fault/race", "f"),
+                ("fault", "fault/eof", "f"),
+                ("fault", "fault/edges", "p"),
+                ("smoke", "smoke/kernel", "p"),
+            ],
+            HASH: [("nonlinear", "nonlinear/edges", "p")],
+        },
+        {
+            X86: [
+                ("boot", "boot", "p"),
+                ("fault", "fault/race", "p"),
+                ("fault", "fault/eof", "p"),
+                ("fault", "fault/edges", "f"),
+                ("smoke", "smoke/kernel", "s"),
+                ("nopfn", "nopfn/insert", "f"),
+            ],
+            HASH: [("nonlinear", "nonlinear/edges", "f")],
+        },
+    )
     history = {X86: earlier, HASH: earlier}
     verdicts = classify_run(newest, history)
     assert [(v.kind, v.cell.key, v.test) for v in verdicts] == [
@@ -38,20 +62,23 @@ def test_regressions_come_first_then_fixes_then_flaky_cases(history_run):
         ("flaky", X86, "fault/fault/race"),
         ("new-failure", X86, "nopfn/nopfn/insert"),
         ("untested", X86, "smoke/smoke/kernel"),
-        ("stable", X86, "boot/boot")]
+        ("stable", X86, "boot/boot"),
+    ]
     regression = verdicts[0]
     assert (regression.state, regression.message) == ("fail", "fail message")
     assert regression.verdict.last_good.run_id == "20261102-010000"
     assert [v.test for v in of_kind(verdicts, "fix")] == ["fault/fault/eof"]
-    assert report_exit_status(verdicts) == EXIT_REGRESSIONS == 1
+    assert report_exit_status(verdicts) == ExitStatus.FAILED == 1
 
 
 def test_a_first_run_has_no_regressions_even_when_cases_fail(history_run):
     (run,) = nights(history_run, {X86: [("boot", "boot", "p"), ("fault", "fault/race", "f")]})
     verdicts = classify_run(run, {})
     assert [(v.kind, v.test) for v in verdicts] == [
-        ("new-failure", "fault/fault/race"), ("new", "boot/boot")]
-    assert report_exit_status(verdicts) == EXIT_NO_REGRESSIONS == 0
+        ("new-failure", "fault/fault/race"),
+        ("new", "boot/boot"),
+    ]
+    assert report_exit_status(verdicts) == ExitStatus.OK == 0
 
 
 def test_still_failing_flaky_and_infra_do_not_make_the_exit_status_fail(history_run):
@@ -59,10 +86,14 @@ def test_still_failing_flaky_and_infra_do_not_make_the_exit_status_fail(history_
         history_run,
         {X86: [("a", "a/still", "f"), ("a", "a/flaky", "p"), ("a", "a/infra", "p")]},
         {X86: [("a", "a/still", "f"), ("a", "a/flaky", "f"), ("a", "a/infra", "p")]},
-        {X86: [("a", "a/still", "f"), ("a", "a/flaky", "pf"), ("a", "a/infra", "i")]})
+        {X86: [("a", "a/still", "f"), ("a", "a/flaky", "pf"), ("a", "a/infra", "i")]},
+    )
     verdicts = classify_run(newest, {X86: earlier})
     assert [(v.kind, v.case) for v in verdicts] == [
-        ("flaky", "a/flaky"), ("still-failing", "a/still"), ("untested", "a/infra")]
+        ("flaky", "a/flaky"),
+        ("still-failing", "a/still"),
+        ("untested", "a/infra"),
+    ]
     assert report_exit_status(verdicts) == 0
 
 
@@ -79,8 +110,13 @@ def test_the_bisect_range_names_the_kernels_since_the_last_good_run(history_run)
 
 def test_the_history_is_read_up_to_the_reported_run(tmp_path, history_run):
     """Re-rendering an older run classifies it as it was then: later runs do not count."""
-    runs = nights(history_run, *({X86: [("fault", "fault/eof", s)], HASH: [("boot", "boot", "p")]}
-                                 for s in ("p", "p", "f", "p")))
+    runs = nights(
+        history_run,
+        *(
+            {X86: [("fault", "fault/eof", s)], HASH: [("boot", "boot", "p")]}
+            for s in ("p", "p", "f", "p")
+        ),
+    )
     with HistoryStore(tmp_path / "h.sqlite") as db:
         for run in runs:
             db.write_run(run)
@@ -88,6 +124,9 @@ def test_the_history_is_read_up_to_the_reported_run(tmp_path, history_run):
         earlier = earlier_runs(db, third)
     assert {key: [r.run.run_id for r in history] for key, history in earlier.items()} == {
         X86: ["20261101-010000", "20261102-010000"],
-        HASH: ["20261101-010000", "20261102-010000"]}
+        HASH: ["20261101-010000", "20261102-010000"],
+    }
     assert [(v.kind, v.test) for v in classify_run(third, earlier)] == [
-        ("regression", "fault/fault/eof"), ("stable", "boot/boot")]
+        ("regression", "fault/fault/eof"),
+        ("stable", "boot/boot"),
+    ]

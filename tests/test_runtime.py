@@ -23,8 +23,7 @@ def test_queues_are_build_and_one_per_qemu_arch():
     assert QUEUES == ("build", "qemu-x86_64", "qemu-ppc64")
     assert qemu_queue("ppc64") == "qemu-ppc64"
     assert queue_tools("qemu-ppc64") == ("qemu-system-ppc64", "powerpc64-linux-gnu-gcc")
-    assert {"make", "x86_64-linux-gnu-gcc", "powerpc64-linux-gnu-gcc"} <= set(
-        queue_tools("build"))
+    assert {"make", "x86_64-linux-gnu-gcc", "powerpc64-linux-gnu-gcc"} <= set(queue_tools("build"))
 
 
 def test_parse_queues_keeps_order_and_refuses_unknown_names():
@@ -77,8 +76,9 @@ def test_broker_config_sets_the_consumer_timeout_in_ms():
 
 
 def lab(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*LAB, *args], capture_output=True, text=True, timeout=60,
-                          stdin=subprocess.DEVNULL, env=env)
+    return subprocess.run(
+        [*LAB, *args], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, env=env
+    )
 
 
 def test_worker_refuses_an_unknown_queue():
@@ -91,8 +91,10 @@ def test_worker_refuses_a_queue_whose_qemu_is_missing(tmp_path):
     env = dict(os.environ, PATH=str(tmp_path))  # no program at all
     result = lab("worker", "--queues", "qemu-ppc64", env=env)
     assert result.returncode == 2
-    assert ("this host cannot serve queue qemu-ppc64: qemu-system-ppc64 not found; install "
-            "the Debian package qemu-system-ppc") in result.stderr
+    assert (
+        "this host cannot serve queue qemu-ppc64: qemu-system-ppc64 not found; install "
+        "the Debian package qemu-system-ppc"
+    ) in result.stderr
 
 
 def test_worker_refuses_no_concurrency():
@@ -103,8 +105,9 @@ def test_worker_refuses_no_concurrency():
 
 def test_marked_processes_are_found_and_ended(tmp_path):
     marker = f"faultlab-test-{os.getpid()}-{time.monotonic_ns()}"
-    sleeper = subprocess.Popen(["sleep", "60"], env=dict(os.environ, LAB_MARK=marker),
-                               start_new_session=True)
+    sleeper = subprocess.Popen(
+        ["sleep", "60"], env=dict(os.environ, LAB_MARK=marker), start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 10  # until the child has exec'd with its environment
         while not marked_processes("LAB_MARK", marker) and time.monotonic() < deadline:
@@ -120,8 +123,12 @@ def test_marked_processes_are_found_and_ended(tmp_path):
 
 
 def test_stop_group_kills_a_group_that_ignores_sigterm():
-    shell = subprocess.Popen(["sh", "-c", "trap '' TERM; sleep 60 & echo ready; wait"],
-                             stdout=subprocess.PIPE, text=True, start_new_session=True)
+    shell = subprocess.Popen(
+        ["sh", "-c", "trap '' TERM; sleep 60 & echo ready; wait"],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     assert shell.stdout.readline() == "ready\n"
     shell.stdout.close()
     start = time.monotonic()

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from lab.job import ArchRun
+from lab.nightly.jobs import AttemptJob, BuildJob, arch_run
 from lab.nightly.matrix import BuildSpec, load_matrix
 from lab.results.records import CaseRecord
-from lab.runtime.jobs import AttemptJob, BuildJob, arch_run, pack, unpack
+from lab.run.lab_run import ArchRun
+from lab.runtime.packing import pack, unpack
 from lab.runtime.store import DirectoryStore
 
 RECORDED = Path(__file__).parent / "data" / "runs" / "20261122-105125"
@@ -18,9 +19,11 @@ RECORDED = Path(__file__).parent / "data" / "runs" / "20261122-105125"
 
 def cell(tmp_path):
     path = tmp_path / "m.toml"
-    path.write_text('[[kernels]]\nsource = "debian-6.1"\narches = ["ppc64-hash"]\n'
-                    'suites = ["smoke", "nopfn"]\npressure = ["heavy"]\nduration = "90"\n'
-                    'series = "patches/selftest/remap-drops-mlock"\n')
+    path.write_text(
+        '[[kernels]]\nsource = "debian-6.1"\narches = ["ppc64-hash"]\n'
+        'suites = ["smoke", "nopfn"]\npressure = ["heavy"]\nduration = "90"\n'
+        'series = "patches/selftest/remap-drops-mlock"\n'
+    )
     (only,) = load_matrix(path).cells
     return only
 
@@ -32,8 +35,11 @@ def test_an_attempt_job_survives_json_and_asks_for_its_queue(tmp_path):
     assert back.queue == "qemu-ppc64"
     request = back.request(tmp_path)
     assert [s.name for s in request.suites] == ["nopfn"]
-    assert (request.kernel, request.mmu, request.pressure) == ("35f5690e297e9f1f", "hash",
-                                                               "heavy")
+    assert (request.kernel, request.guest.mmu, request.guest.pressure) == (
+        "35f5690e297e9f1f",
+        "hash",
+        "heavy",
+    )
     assert (request.knobs.seed, request.knobs.duration_s) == (42, 90)
     assert request.build.series.name == "remap-drops-mlock"
 
@@ -46,8 +52,13 @@ def test_a_build_job_survives_json():
 
 def test_an_arch_run_comes_back_from_its_dict_with_its_records():
     record = CaseRecord("x86_64", "smoke", "smoke/anon", "pass", 0.5, "", "")
-    run = ArchRun("x86_64", build_id="abc", records=[record], boot_s=[2.5],
-                  console_logs=["x86_64/boot1-console.log"])
+    run = ArchRun(
+        "x86_64",
+        build_id="abc",
+        records=[record],
+        boot_s=[2.5],
+        console_logs=["x86_64/boot1-console.log"],
+    )
     assert arch_run(json.loads(json.dumps(asdict(run)))) == run
 
 
@@ -55,8 +66,9 @@ def test_attempt_files_travel_as_one_tar(tmp_path):
     unpack(pack(RECORDED), tmp_path / "back")
     for path in RECORDED.rglob("*"):
         if path.is_file():
-            assert (tmp_path / "back" / path.relative_to(RECORDED)).read_bytes() == \
-                path.read_bytes()
+            assert (
+                tmp_path / "back" / path.relative_to(RECORDED)
+            ).read_bytes() == path.read_bytes()
 
 
 def test_the_store_shares_a_build_once_and_hands_out_whole_copies(tmp_path):

@@ -16,8 +16,10 @@ def test_a_build_in_the_store_is_taken_not_rebuilt(kernel, arch, tmp_path, monke
     monkeypatch.setenv("FAULTLAB_CACHE", str(tmp_path / "cache"))  # a worker's empty cache
     start = time.monotonic()
     build = build_kernel(BuildRequest(arch=arch), store)
-    print(f"\n{arch.name}: kernel from the store after {time.monotonic() - start:.0f}s "
-          "(source, tree and config, no compile)")
+    print(
+        f"\n{arch.name}: kernel from the store after {time.monotonic() - start:.0f}s "
+        "(source, tree and config, no compile)"
+    )
     assert build.id == kernel.id
     assert build.dir == tmp_path / "cache" / "builds" / kernel.id
     assert build.boot_image.read_bytes() == kernel.boot_image.read_bytes()

@@ -13,15 +13,12 @@ from pathlib import Path
 import pytest
 
 from lab import paths
-from lab.image.initramfs import build_initramfs
 from lab.kernel.build import BuildRequest, build_kernel
-from lab.pressure import get_profile
-from lab.pressure_session import machine_for
 from lab.results.ktap import Status
-from lab.runner import ProgramOutcome
-from lab.suites import all_suites
-from lab.testing import LabGuest, assert_program_passed
-from lab.vm.qemu import MachineSpec
+from lab.run.lab_guest import LabGuest, assert_program_passed
+from lab.run.machine import GuestOptions
+from lab.run.program import ProgramOutcome
+from lab.suites.catalogue import all_suites
 
 pytestmark = pytest.mark.integration
 SELFTEST = paths.PROJECT_ROOT / "patches" / "selftest"
@@ -42,21 +39,25 @@ class Expectation:
 def load_expectations() -> list[Expectation]:
     with open(SELFTEST / "expectations.toml", "rb") as f:
         data = tomllib.load(f)
-    return [Expectation(name, e["suite"], tuple(e["fails"]), e.get("pressure", "none"),
-                        e.get("quiet_without_pressure", False)) for name, e in data.items()]
+    return [
+        Expectation(
+            name,
+            e["suite"],
+            tuple(e["fails"]),
+            e.get("pressure", "none"),
+            e.get("quiet_without_pressure", False),
+        )
+        for name, e in data.items()
+    ]
 
 
 EXPECTATIONS = load_expectations()
 
 
-def run_suite(kernel, arch, knobs, suite_name: str, pressure: str,
-              workdir: Path) -> ProgramOutcome:
+def run_suite(kernel, arch, knobs, suite_name: str, pressure: str, workdir: Path) -> ProgramOutcome:
     """Boot `kernel` under `pressure` and run the suite's (single) program."""
     suite = all_suites()[suite_name]
-    image = build_initramfs(arch, [suite], kernel=kernel)
-    profile = get_profile(pressure)
-    spec = machine_for(profile, MachineSpec(arch, kernel.boot_image, image.path))
-    guest = LabGuest(spec, workdir, knobs, profile)
+    guest = LabGuest.of(kernel, [suite], workdir, knobs, GuestOptions(pressure=pressure))
     try:
         (program,) = suite.programs
         # A broken kernel can hang the program (a zeroed lock, a lost wake-up): that is a
@@ -82,8 +83,13 @@ def test_suite_fails_on_the_broken_kernel(arch, knobs, expect: Expectation, tmp_
     statuses = {case.name: case.status for case in outcome.ktap.cases}
     if expect.fails == ("*",):  # wrong data, a crash or hang, or the kernel-log oracle
         failed = [n for n, s in statuses.items() if s in (Status.FAIL, Status.CRASHED)]
-        assert (failed or outcome.problems or outcome.crash or outcome.result is None
-                or not outcome.result.ok), report
+        assert (
+            failed
+            or outcome.problems
+            or outcome.crash
+            or outcome.result is None
+            or not outcome.result.ok
+        ), report
     else:
         for name in expect.fails:
             assert statuses.get(name) == Status.FAIL, f"{name} did not fail:\n{report}"
@@ -92,8 +98,8 @@ def test_suite_fails_on_the_broken_kernel(arch, knobs, expect: Expectation, tmp_
         assert_program_passed(calm)
 
 
-@pytest.mark.parametrize("suite, pressure",
-                         sorted({(e.suite, e.pressure) for e in EXPECTATIONS}))
-def test_suite_passes_on_the_clean_kernel(kernel, arch, knobs, suite: str, pressure: str,
-                                          tmp_path: Path):
+@pytest.mark.parametrize("suite, pressure", sorted({(e.suite, e.pressure) for e in EXPECTATIONS}))
+def test_suite_passes_on_the_clean_kernel(
+    kernel, arch, knobs, suite: str, pressure: str, tmp_path: Path
+):
     assert_program_passed(run_suite(kernel, arch, knobs, suite, pressure, tmp_path))

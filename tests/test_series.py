@@ -42,8 +42,10 @@ def test_quilt_series_applies_one_commit_per_patch(tree: Path):
     base = git(tree, "rev-parse", "HEAD")
     apply_series(tree, load_series(EXAMPLES / "msync-comments"))
     subjects = git(tree, "log", "--format=%s", f"{base}..HEAD").splitlines()
-    assert subjects == ["mm/msync: comment the flags check",
-                        "mm/msync: add a comment at the syscall entry"]
+    assert subjects == [
+        "mm/msync: comment the flags check",
+        "mm/msync: add a comment at the syscall entry",
+    ]
     text = (tree / "mm" / "msync.c").read_text()
     assert "faultlab example: first patch" in text and "faultlab example: second patch" in text
 
@@ -80,8 +82,12 @@ def test_mbox_patch_that_does_not_apply_names_the_failing_mail(tree: Path):
 
 def test_hunk_failures_from_real_patch_output(tree: Path):
     patch = next((DATA / "bad").glob("0002-*.patch"))
-    out = subprocess.run(["patch", "-p1", "--dry-run", "-f", "-i", str(patch)], cwd=tree,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["patch", "-p1", "--dry-run", "-f", "-i", str(patch)],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert hunk_failures(out) == ["mm/msync.c: hunk #1 FAILED at line 40"]
 
 

@@ -14,7 +14,7 @@ import pytest
 from lab.errors import UsageError
 from lab.image.initramfs import build_initramfs
 from lab.image.ssh_image import require_ssh
-from lab.vm.agent import AgentClient
+from lab.transport.agent import AgentClient
 from lab.vm.guest import Guest
 from lab.vm.ports import free_port
 from lab.vm.qemu import MachineSpec
@@ -39,8 +39,7 @@ def ssh_arch(arch):
 def ssh_guest(kernel, arch, tmp_path_factory):
     """A booted guest with its SSH server up, and its endpoint."""
     image = build_initramfs(arch, [], kernel=kernel, ssh=True)
-    spec = MachineSpec(arch, kernel.boot_image, image.path, memory_mb=512,
-                       ssh_port=free_port())
+    spec = MachineSpec(arch, kernel.boot_image, image.path, memory_mb=512, ssh_port=free_port())
     with Guest(spec, tmp_path_factory.mktemp(f"{arch.name}-ssh"), name="ssh") as guest:
         yield guest, start_sshd(guest)
 
@@ -50,9 +49,17 @@ def connect(endpoint: SshEndpoint) -> paramiko.SSHClient:
     client = paramiko.SSHClient()
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     client.load_host_keys(str(endpoint.known_hosts))
-    client.connect(endpoint.host, port=endpoint.port, username=endpoint.user,
-                   key_filename=str(endpoint.key_file), look_for_keys=False, allow_agent=False,
-                   timeout=IO_TIMEOUT_S, banner_timeout=IO_TIMEOUT_S, auth_timeout=IO_TIMEOUT_S)
+    client.connect(
+        endpoint.host,
+        port=endpoint.port,
+        username=endpoint.user,
+        key_filename=str(endpoint.key_file),
+        look_for_keys=False,
+        allow_agent=False,
+        timeout=IO_TIMEOUT_S,
+        banner_timeout=IO_TIMEOUT_S,
+        auth_timeout=IO_TIMEOUT_S,
+    )
     return client
 
 
@@ -122,21 +129,43 @@ def test_start_sshd_needs_an_ssh_port_and_an_ssh_image(kernel, arch, tmp_path):
     finally:
         unbooted.close()
     spec = dataclasses.replace(spec, ssh_port=free_port())
-    with Guest(spec, tmp_path, name="no-sshd") as guest, \
-            pytest.raises(UsageError, match=r"image has no /usr/sbin/dropbear: build it with "
-                                            r"build_initramfs\(\.\.\., ssh=True\)"):
+    with (
+        Guest(spec, tmp_path, name="no-sshd") as guest,
+        pytest.raises(
+            UsageError,
+            match=r"image has no /usr/sbin/dropbear: build it with "
+            r"build_initramfs\(\.\.\., ssh=True\)",
+        ),
+    ):
         start_sshd(guest)
 
 
 def test_lab_boot_ssh_prints_how_to_log_in(kernel, arch, tmp_path):
-    child = pexpect.spawn(LAB[0], [*LAB[1:], "boot", "--ssh", "--arch", arch.name, "--kernel",
-                                   kernel.id, "--memory", "512", "--results", str(tmp_path)],
-                          timeout=180, encoding="utf-8")
+    child = pexpect.spawn(
+        LAB[0],
+        [
+            *LAB[1:],
+            "boot",
+            "--ssh",
+            "--arch",
+            arch.name,
+            "--kernel",
+            kernel.id,
+            "--memory",
+            "512",
+            "--results",
+            str(tmp_path),
+        ],
+        timeout=180,
+        encoding="utf-8",
+    )
     try:
         child.expect(r"ssh -i (\S+) -o UserKnownHostsFile=(\S+) -p (\d+) root@127\.0\.0\.1")
         key, known_hosts, port = child.match.groups()
-        child.expect(rf"lab run --target ssh://root@127\.0\.0\.1:{port} --ssh-key {key} "
-                     rf"--known-hosts {known_hosts} --arch {arch.name}")
+        child.expect(
+            rf"lab run --target ssh://root@127\.0\.0\.1:{port} --ssh-key {key} "
+            rf"--known-hosts {known_hosts} --arch {arch.name}"
+        )
         endpoint = SshEndpoint("127.0.0.1", int(port), "root", Path(key), Path(known_hosts))
         with connect(endpoint) as client:
             assert execute(client, "echo over ssh") == (0, b"over ssh\n")

@@ -4,16 +4,9 @@ import pytest
 
 from lab.arch import get_arch
 from lab.errors import UsageError
-from lab.suites import (
-    Knobs,
-    all_suites,
-    check_module_params,
-    new_knobs,
-    parse_duration,
-    parse_module_param,
-    select_suites,
-)
-from lab.transport.base import TargetPaths
+from lab.suites.catalogue import all_suites, check_module_params, select_suites
+from lab.suites.knobs import Knobs, new_knobs, parse_duration, parse_module_param
+from lab.suites.layout import TargetPaths
 
 
 def test_smoke_suite_program_gets_the_arch_page_size():
@@ -40,8 +33,9 @@ def test_without_a_seed_each_run_draws_one():
     assert new_knobs(42).seed == 42
 
 
-@pytest.mark.parametrize("text, seconds", [("0", 0), ("90", 90), ("90s", 90), ("10m", 600),
-                                           ("1h", 3600)])
+@pytest.mark.parametrize(
+    "text, seconds", [("0", 0), ("90", 90), ("90s", 90), ("10m", 600), ("1h", 3600)]
+)
 def test_duration_forms(text, seconds):
     assert parse_duration(text) == seconds
 
@@ -65,12 +59,19 @@ def test_nopfn_setup_loads_the_module_of_the_guest_release_with_the_run_paramete
     program = next(p for p in all_suites()["nopfn"].programs if p.name == "nopfn")
     ko = "/lib/modules/6.1.0-lab/extra/faultlab_spu.ko"
     assert program.setup_commands("6.1.0-lab", Knobs(seed=1)) == [
-        ["/lab/bin/labctl", "insmod", "--keep", ko]]
-    knobs = Knobs(seed=1, module_params=(parse_module_param("faultlab_spu.bug=2"),
-                                         parse_module_param("other.x=1"),
-                                         parse_module_param("faultlab_spu.nr_spus=3")))
+        ["/lab/bin/labctl", "insmod", "--keep", ko]
+    ]
+    knobs = Knobs(
+        seed=1,
+        module_params=(
+            parse_module_param("faultlab_spu.bug=2"),
+            parse_module_param("other.x=1"),
+            parse_module_param("faultlab_spu.nr_spus=3"),
+        ),
+    )
     assert program.setup_commands("6.1.0-lab", knobs) == [
-        ["/lab/bin/labctl", "insmod", "--keep", ko, "bug=2", "nr_spus=3"]]
+        ["/lab/bin/labctl", "insmod", "--keep", ko, "bug=2", "nr_spus=3"]
+    ]
 
 
 def test_a_remote_target_gets_its_own_paths_in_commands_and_setup():
@@ -82,8 +83,13 @@ def test_a_remote_target_gets_its_own_paths_in_commands_and_setup():
     assert argv[argv.index("--ext4") + 1] == ""
     nopfn = next(p for p in all_suites()["nopfn"].programs if p.name == "nopfn")
     assert nopfn.setup_commands("6.1.0-lab", Knobs(seed=1), paths) == [
-        ["/var/tmp/fl/bin/labctl", "insmod", "--keep",
-         "/var/tmp/fl/modules/6.1.0-lab/faultlab_spu.ko"]]
+        [
+            "/var/tmp/fl/bin/labctl",
+            "insmod",
+            "--keep",
+            "/var/tmp/fl/modules/6.1.0-lab/faultlab_spu.ko",
+        ]
+    ]
 
 
 @pytest.mark.parametrize("text", ["bug=2", "faultlab_spu.bug", "faultlab-spu.bug=1", ""])
@@ -95,6 +101,9 @@ def test_bad_module_parameter_is_named(text):
 def test_module_parameter_for_a_module_no_selected_suite_loads_is_refused():
     params = (parse_module_param("faultlab_spu.bug=1"),)
     check_module_params(params, select_suites("nopfn"))
-    with pytest.raises(UsageError, match=r"faultlab_spu.bug=1: no selected suite loads "
-                       r"faultlab_spu.ko \(modules loaded: none\)"):
+    with pytest.raises(
+        UsageError,
+        match=r"faultlab_spu.bug=1: no selected suite loads "
+        r"faultlab_spu.ko \(modules loaded: none\)",
+    ):
         check_module_params(params, select_suites("smoke,fault"))

@@ -8,18 +8,30 @@ from lab.errors import UsageError
 from lab.transport.url import TargetUrl, parse_target
 
 
-@pytest.mark.parametrize("text, url", [
-    ("ssh://root@cell-blade", TargetUrl("root", "cell-blade", 22)),
-    ("ssh://root@127.0.0.1:2222", TargetUrl("root", "127.0.0.1", 2222)),
-    ("ssh://kernel@[fe80::1]:22/", TargetUrl("kernel", "fe80::1", 22)),
-    ("ssh://ps3", TargetUrl(getpass.getuser(), "ps3", 22)),
-])
+@pytest.mark.parametrize(
+    "text, url",
+    [
+        ("ssh://root@cell-blade", TargetUrl("root", "cell-blade", 22)),
+        ("ssh://root@127.0.0.1:2222", TargetUrl("root", "127.0.0.1", 2222)),
+        ("ssh://kernel@[fe80::1]:22/", TargetUrl("kernel", "fe80::1", 22)),
+        ("ssh://ps3", TargetUrl(getpass.getuser(), "ps3", 22)),
+    ],
+)
 def test_targets_parse(text, url):
     assert parse_target(text) == url
 
 
-@pytest.mark.parametrize("text", ["root@host", "ssh://", "ssh://root@host:0",
-                                  "ssh://root@host:99999", "ssh://a b", "http://host"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "root@host",
+        "ssh://",
+        "ssh://root@host:0",
+        "ssh://root@host:99999",
+        "ssh://a b",
+        "http://host",
+    ],
+)
 def test_bad_targets_are_refused_with_the_form_to_use(text):
     with pytest.raises(UsageError, match="bad target"):
         parse_target(text)

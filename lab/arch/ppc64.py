@@ -29,4 +29,12 @@ PPC64 = ArchProfile(
     # the old page and is lost (the nopfn suite sees it with a correct module, under radix and
     # hash alike). One host thread for all vCPUs keeps SMP but makes the shootdown exact.
     tcg_thread="single",
+    uname_machine="ppc64",  # big-endian; ppc64le machines run other programs
+    compiler_package="gcc-powerpc64-linux-gnu (and libc6-dev-ppc64-cross)",
+    qemu_package="qemu-system-ppc",
+    # Debian has big-endian ppc64 only as an unofficial port, with no bookworm release: no
+    # busybox, dropbear or stress-ng binary for its guests (and the apt mirror does not
+    # serve stress-ng's source tarball to build one).
+    runs_host_packages=False,
+    debian_arch="ppc64",
 )

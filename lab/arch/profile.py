@@ -28,6 +28,14 @@ class ArchProfile:
     command_timeout_s: float = 600.0
     mmu_options: dict[str, tuple[str, ...]] = field(default_factory=dict)
     tcg_thread: str = "multi"  # QEMU's TCG threading: 'multi' (a host thread per vCPU) or 'single'
+    uname_machine: str = ""  # `uname -m` of a machine that runs this arch's programs
+    compiler_package: str = ""  # the Debian package of the compiler
+    qemu_package: str = ""  # the Debian package of the QEMU binary
+    # Whether the Debian packages of the host (amd64: busybox-static, dropbear-bin,
+    # stress-ng) run in this arch's guests: the interactive shell, the SSH server and the
+    # stress-ng peer suite need them.
+    runs_host_packages: bool = False
+    debian_arch: str = ""  # Debian's name of the arch (dpkg --print-architecture)
 
     @property
     def compiler(self) -> str:

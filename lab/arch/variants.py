@@ -28,11 +28,14 @@ class ArchVariant:
         return self.profile.page_size
 
 
-VARIANTS: dict[str, ArchVariant] = {v.name: v for v in (
-    ArchVariant("x86_64", "x86_64", ""),
-    ArchVariant("ppc64", "ppc64", "radix"),
-    ArchVariant("ppc64-hash", "ppc64", "hash"),
-)}
+VARIANTS: dict[str, ArchVariant] = {
+    v.name: v
+    for v in (
+        ArchVariant("x86_64", "x86_64", ""),
+        ArchVariant("ppc64", "ppc64", "radix"),
+        ArchVariant("ppc64-hash", "ppc64", "hash"),
+    )
+}
 
 
 def get_variant(name: str) -> ArchVariant:
@@ -53,8 +56,10 @@ def variant_for(arch: str, mmu: str) -> ArchVariant:
     no choice of (x86_64), is the arch's default, as the guest's command line has it."""
     effective = mmu if mmu in get_arch(arch).mmu_options else ""
     for variant in VARIANTS.values():
-        if variant.arch == arch and (variant.mmu == effective
-                                     or (not effective and variant.name == arch)):
+        if variant.arch == arch and (
+            variant.mmu == effective or (not effective and variant.name == arch)
+        ):
             return variant
-    raise UsageError(f"no arch variant for arch {arch!r} with mmu {mmu!r}; "
-                     f"known: {', '.join(VARIANTS)}")
+    raise UsageError(
+        f"no arch variant for arch {arch!r} with mmu {mmu!r}; known: {', '.join(VARIANTS)}"
+    )

@@ -18,4 +18,9 @@ X86_64 = ArchProfile(
     qemu_cpu="max",
     console="ttyS0",
     boot_timeout_s=120.0,
+    uname_machine="x86_64",
+    compiler_package="gcc (build-essential)",
+    qemu_package="qemu-system-x86",
+    runs_host_packages=True,  # the lab's hosts are Debian amd64
+    debian_arch="amd64",
 )

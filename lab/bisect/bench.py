@@ -39,17 +39,21 @@ def bench_bisect(arch: str, candidates: int) -> BisectBench:
     patches = len(load_series(DEMO_SERIES).patches)
     if candidates < patches or candidates % patches:
         raise UsageError(f"--bisect {candidates}: a multiple of the demo's {patches} patches")
-    demo = make_demo_history(paths.cache_dir("bisect-demo") / "linux.git",
-                             fillers=candidates // patches - 1)
-    state = git_state(demo.repo, demo.base, demo.tip,
-                      BisectOptions(arch=arch, test=DEMO_TEST, repeat=1))
+    demo = make_demo_history(
+        paths.cache_dir("bisect-demo") / "linux.git", fillers=candidates // patches - 1
+    )
+    state = git_state(
+        demo.repo, demo.base, demo.tip, BisectOptions(arch=arch, test=DEMO_TEST, repeat=1)
+    )
     cached_before = {p.name for p in paths.cache_dir("builds").iterdir()}
     start = time.monotonic()
     bisect(state)
-    figures = BisectBench(arch, candidates, state.id, state.result.kind,
-                          wall_s=time.monotonic() - start)
-    figures.found_culprit = (state.result.kind == "confirmed"
-                             and state.result.culprit == demo.patch_commit(DEMO_CULPRIT))
+    figures = BisectBench(
+        arch, candidates, state.id, state.result.kind, wall_s=time.monotonic() - start
+    )
+    figures.found_culprit = (
+        state.result.kind == "confirmed" and state.result.culprit == demo.patch_commit(DEMO_CULPRIT)
+    )
     figures.steps = sum(s.role in ("bad end", "bisect") for s in state.steps)
     figures.confirmation_steps = sum(s.role in ("culprit", "parent") for s in state.steps)
     figures.skipped = sum(s.verdict == "skip" for s in state.steps)
@@ -67,4 +71,6 @@ def summarize_bisects(results: list[BisectBench]) -> str:
         f"{' (the planted commit)' if r.found_culprit else ' (NOT the planted commit)'} in "
         f"{r.wall_s / 60:.1f} min: {r.steps} steps + {r.confirmation_steps} confirmation, "
         f"{r.skipped} skipped, {r.builds} kernels built ({r.cached_builds} from the cache), "
-        f"{r.runs} runs" for r in results)
+        f"{r.runs} runs"
+        for r in results
+    )

@@ -10,11 +10,11 @@ import time
 from dataclasses import dataclass, replace
 from itertools import groupby
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from lab.arch.variants import ArchVariant, get_variant
 from lab.bisect.driver import run_bisect
 from lab.bisect.gitbisect import GitPlan, resolve_commit
+from lab.bisect.jobs import RuntimeBench
 from lab.bisect.policy import default_repeat
 from lab.bisect.regression import Regression, find_regression
 from lab.bisect.report import collect, terminal, write_report
@@ -31,20 +31,26 @@ from lab.bisect.state import (
 from lab.bisect.steps import Bench, LabBench
 from lab.bisect.target import resolve_target
 from lab.errors import UsageError
+from lab.exitcodes import ExitStatus
 from lab.history.classify import outcome_of
 from lab.history.store import HistoryStore
 from lab.kernel.build import BuildRequest
 from lab.kernel.series import load_series
-from lab.pressure import get_profile
 from lab.progress import note
-from lab.suites import all_suites, new_knobs
+from lab.run.jobs import Runtime
+from lab.suites.catalogue import all_suites
+from lab.suites.knobs import new_knobs
+from lab.suites.profiles import get_profile
 from lab.terminal import console
 
-EXIT_STATUS: dict[ResultKind, int] = {"confirmed": 0, "unconfirmed": 1, "identical": 1,
-                                      "ambiguous": 1, "not-reproduced": 1, "untestable": 3}
-
-if TYPE_CHECKING:
-    from lab.runtime.pool import CeleryRuntime
+EXIT_STATUS: dict[ResultKind, ExitStatus] = {
+    "confirmed": ExitStatus.OK,
+    "unconfirmed": ExitStatus.FAILED,
+    "identical": ExitStatus.FAILED,
+    "ambiguous": ExitStatus.FAILED,
+    "not-reproduced": ExitStatus.FAILED,
+    "untestable": ExitStatus.INFRA,
+}
 
 
 @dataclass(frozen=True)
@@ -65,8 +71,7 @@ class BisectOptions:
     history: Path | None = None
 
 
-def new_state(kind: Kind, options: BisectOptions, good: str, bad: str,
-              **where: str) -> BisectState:
+def new_state(kind: Kind, options: BisectOptions, good: str, bad: str, **where: str) -> BisectState:
     """A fresh state, its options checked; its repeat count from the options or the
     history."""
     variant = get_variant(options.arch)
@@ -79,27 +84,44 @@ def new_state(kind: Kind, options: BisectOptions, good: str, bad: str,
     if repeat < 1:
         raise UsageError(f"--repeat {repeat}: run each candidate at least once")
     state = BisectState(
-        id=new_id({"kind": kind, "test": test, "arch": options.arch, "good": good, "bad": bad,
-                   **where}),
-        kind=kind, arch=variant.name, test=test, good=good, bad=bad, repeat=repeat,
-        repeat_reason=why, titles=list(options.titles), flavour=options.flavour,
-        fragments=[str(f) for f in options.fragments], jobs=options.jobs,
-        pressure=options.pressure, timeout_s=options.timeout_s,
-        seed=new_knobs(options.seed).seed, duration_s=options.duration_s,
-        created=time.strftime("%Y-%m-%dT%H:%M:%S"), **where)
+        id=new_id(
+            {"kind": kind, "test": test, "arch": options.arch, "good": good, "bad": bad, **where}
+        ),
+        kind=kind,
+        arch=variant.name,
+        test=test,
+        good=good,
+        bad=bad,
+        repeat=repeat,
+        repeat_reason=why,
+        titles=list(options.titles),
+        flavour=options.flavour,
+        fragments=[str(f) for f in options.fragments],
+        jobs=options.jobs,
+        pressure=options.pressure,
+        timeout_s=options.timeout_s,
+        seed=new_knobs(options.seed).seed,
+        duration_s=options.duration_s,
+        created=time.strftime("%Y-%m-%dT%H:%M:%S"),
+        **where,
+    )
     state.command = command_line(state)
     return state
 
 
-def repeat_from_history(history: Path | None, test: str, variant: ArchVariant,
-                        pressure: str) -> tuple[int, str]:
+def repeat_from_history(
+    history: Path | None, test: str, variant: ArchVariant, pressure: str
+) -> tuple[int, str]:
     """The default repeat count: the most any cell of this arch variant and pressure asks
     for (lab.bisect.policy.default_repeat)."""
     if history is None or not history.exists():
         return 1, "no history"
     with HistoryStore(history) as db:
-        runs = [r for r in db.case_history(test, variants=((variant.arch, variant.mmu),))
-                if r.cell.pressure == pressure]
+        runs = [
+            r
+            for r in db.case_history(test, variants=((variant.arch, variant.mmu),))
+            if r.cell.pressure == pressure
+        ]
     best = (1, f"no run of {test} on {variant.name} under pressure {pressure} in {history}")
     for key, cell_runs in groupby(runs, key=lambda run: run.cell.key):
         repeat, why = default_repeat([outcome_of(run) for run in cell_runs])
@@ -115,8 +137,16 @@ def command_line(state: BisectState) -> str:
         argv += ["--tree", state.tree, "--good", state.good, "--bad", state.bad]
     else:
         argv += ["--source", state.source, "--series", state.series]
-    argv += ["--arch", state.arch, "--test", state.test, "--repeat", str(state.repeat),
-             "--seed", str(state.seed)]
+    argv += [
+        "--arch",
+        state.arch,
+        "--test",
+        state.test,
+        "--repeat",
+        str(state.repeat),
+        "--seed",
+        str(state.seed),
+    ]
     if state.pressure != "none":
         argv += ["--pressure", state.pressure]
     if state.timeout_s:
@@ -145,17 +175,22 @@ def series_state(source: str, series: Path, options: BisectOptions) -> BisectSta
     count = series_length(loaded)
     if count < 1:
         raise UsageError(f"{series}: the series has no patch to bisect")
-    return new_state("series", options, "0", str(count), source=source,
-                     series=str(loaded.path))
+    return new_state("series", options, "0", str(count), source=source, series=str(loaded.path))
 
 
 def regression_state(regression: Regression, options: BisectOptions) -> BisectState:
     """A bisect of a regression found in the history (its cell's arch, pressure, seed)."""
-    options = replace(options, arch=regression.variant, test=regression.test,
-                      pressure=regression.pressure, duration_s=regression.duration_s,
-                      seed=options.seed if options.seed is not None else regression.seed,
-                      flavour=regression.flavour, fragments=regression.fragments,
-                      titles=options.titles or regression.titles)
+    options = replace(
+        options,
+        arch=regression.variant,
+        test=regression.test,
+        pressure=regression.pressure,
+        duration_s=regression.duration_s,
+        seed=options.seed if options.seed is not None else regression.seed,
+        flavour=regression.flavour,
+        fragments=regression.fragments,
+        titles=options.titles or regression.titles,
+    )
     if regression.tree:
         return git_state(Path(regression.tree), regression.good, regression.bad, options)
     return series_state(regression.source, Path(regression.series), options)
@@ -163,26 +198,34 @@ def regression_state(regression: Regression, options: BisectOptions) -> BisectSt
 
 def plan_for(state: BisectState) -> Plan:
     """The candidates of a (new or resumed) bisect."""
-    base = BuildRequest(arch=get_variant(state.arch).profile, source=state.source or "",
-                        flavour=state.flavour, fragments=tuple(map(Path, state.fragments)),
-                        jobs=state.jobs)
+    base = BuildRequest(
+        arch=get_variant(state.arch).profile,
+        source=state.source or "",
+        flavour=state.flavour,
+        fragments=tuple(map(Path, state.fragments)),
+        jobs=state.jobs,
+    )
     if state.kind == "git":
         return GitPlan(base, Path(state.tree), state.good, state.bad, state.dir / "repo.git")
     return SeriesPlan(base, load_series(Path(state.series)), state.dir / "series")
 
 
-def bench_for(state: BisectState, runtime: "CeleryRuntime | None" = None) -> Bench:
-    """Here, or with a runtime, a candidate's runs at once on the worker pool."""
-    local = LabBench(get_variant(state.arch), resolve_target(state.test, all_suites()),
-                     pressure=state.pressure, timeout_s=state.timeout_s, seed=state.seed,
-                     duration_s=state.duration_s)
+def bench_for(state: BisectState, runtime: Runtime | None = None) -> Bench:
+    """Here, or with a runtime, a candidate's runs at once on its workers."""
+    local = LabBench(
+        get_variant(state.arch),
+        resolve_target(state.test, all_suites()),
+        pressure=state.pressure,
+        timeout_s=state.timeout_s,
+        seed=state.seed,
+        duration_s=state.duration_s,
+    )
     if runtime is None:
         return local
-    from lab.runtime.pool import PoolBench
-    return PoolBench(local, runtime)
+    return RuntimeBench(local, runtime)
 
 
-def bisect(state: BisectState, runtime: "CeleryRuntime | None" = None) -> int:
+def bisect(state: BisectState, runtime: Runtime | None = None) -> int:
     """Run (or resume) a bisect, write its report and print it; the exit status."""
     with bisect_lock(state):
         save_state(state)
@@ -198,7 +241,8 @@ def bisect(state: BisectState, runtime: "CeleryRuntime | None" = None) -> int:
 def from_history(history: Path, run_id: str, case: str, cell: str | None) -> Regression:
     """The regression of `case` in run `run_id` of the history."""
     if not history.exists():
-        raise UsageError(f"no history at {history}: `lab history --import` or `lab nightly` "
-                         "writes one")
+        raise UsageError(
+            f"no history at {history}: `lab history --import` or `lab nightly` writes one"
+        )
     with HistoryStore(history) as db:
         return find_regression(db, run_id, case, cell)

@@ -50,8 +50,9 @@ class DemoHistory:
         return self.patch_commits[number - 1]
 
 
-def make_demo_history(repo: Path, source: str = "debian-6.1", series: Path = DEMO_SERIES,
-                      fillers: int = 0) -> DemoHistory:
+def make_demo_history(
+    repo: Path, source: str = "debian-6.1", series: Path = DEMO_SERIES, fillers: int = 0
+) -> DemoHistory:
     """The series as commits on the source, `fillers` filler commits after each patch, in
     the bare repository `repo` (made once); the branch bisect-demo[-<commits>] is its tip."""
     base = resolve_source(source)
@@ -60,15 +61,15 @@ def make_demo_history(repo: Path, source: str = "debian-6.1", series: Path = DEM
         shutil.rmtree(tmp, ignore_errors=True)
         proc.run(["git", "clone", "-q", "--bare", "--shared", str(base.repo), str(tmp)])
         tmp.rename(repo)
-    commits, patch_commits = commit_series(repo, base.commit, load_series(series).patches,
-                                           fillers)
+    commits, patch_commits = commit_series(repo, base.commit, load_series(series).patches, fillers)
     branch = f"bisect-demo-{len(commits)}" if fillers else "bisect-demo"
     git(repo, "update-ref", f"refs/heads/{branch}", commits[-1])
     return DemoHistory(repo, base.commit, tuple(commits), tuple(patch_commits))
 
 
-def commit_series(repo: Path, base: str, patches: tuple[Patch, ...],
-                  fillers: int = 0) -> tuple[list[str], list[str]]:
+def commit_series(
+    repo: Path, base: str, patches: tuple[Patch, ...], fillers: int = 0
+) -> tuple[list[str], list[str]]:
     """Commit mail-formatted patches one by one on `base` without a work tree (one index
     for the whole series), each followed by `fillers` filler commits; returns all commits
     and the patches' commits."""
@@ -85,11 +86,18 @@ def commit_series(repo: Path, base: str, patches: tuple[Patch, ...],
             message, body = Path(scratch, "msg"), Path(scratch, "patch")
             info = run("mailinfo", str(message), str(body), stdin=patch.path.read_text())
             fields = dict(re.findall(r"^(\w+): (.*)$", info, re.MULTILINE))
-            commits.append(run("commit-tree", run("write-tree"), "-p", commits[-1],
-                               stdin=f"{fields['Subject']}\n\n{message.read_text()}",
-                               GIT_AUTHOR_NAME=fields["Author"],
-                               GIT_AUTHOR_EMAIL=fields["Email"],
-                               GIT_AUTHOR_DATE=fields["Date"]))
+            commits.append(
+                run(
+                    "commit-tree",
+                    run("write-tree"),
+                    "-p",
+                    commits[-1],
+                    stdin=f"{fields['Subject']}\n\n{message.read_text()}",
+                    GIT_AUTHOR_NAME=fields["Author"],
+                    GIT_AUTHOR_EMAIL=fields["Email"],
+                    GIT_AUTHOR_DATE=fields["Date"],
+                )
+            )
             patch_commits.append(commits[-1])
             for _ in range(fillers):
                 number = len(commits) - len(patch_commits)
@@ -97,6 +105,13 @@ def commit_series(repo: Path, base: str, patches: tuple[Patch, ...],
                 text = run("show", f":{path}") + f"\n/* bisect demo filler {number} */\n"
                 blob = run("hash-object", "-w", "--stdin", stdin=text)
                 run("update-index", "--cacheinfo", f"100644,{blob},{path}")
-                commits.append(run("commit-tree", run("write-tree"), "-p", commits[-1],
-                                   stdin=f"{path}: bisect demo filler {number}\n"))
+                commits.append(
+                    run(
+                        "commit-tree",
+                        run("write-tree"),
+                        "-p",
+                        commits[-1],
+                        stdin=f"{path}: bisect demo filler {number}\n",
+                    )
+                )
         return commits[1:], patch_commits

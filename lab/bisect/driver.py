@@ -32,9 +32,16 @@ def check_bad_end(state: BisectState, plan: Plan, bench: Bench, journal: Journal
     step = state.step("bad end")
     if step is None:
         note(f"step {journal.next_number()}: the bad end, {plan.label(plan.bad)}")
-        step = try_candidate(bench, plan, plan.bad, "bad end", journal.next_number(),
-                             signature_of(state), state.repeat,
-                             journal.step_dir("bad end", plan.bad))
+        step = try_candidate(
+            bench,
+            plan,
+            plan.bad,
+            "bad end",
+            journal.next_number(),
+            signature_of(state),
+            state.repeat,
+            journal.step_dir("bad end", plan.bad),
+        )
         learn_titles(state, step.runs)
         journal.record(step)
         note(f"step {step.number}: {step.verdict}: {step.reason}")
@@ -70,12 +77,22 @@ def find_culprit(state: BisectState, plan: Plan, bench: Bench, journal: Journal)
     total = plan.count()
     while isinstance(candidate := search.next(), Candidate):
         number = journal.next_number()
-        note(f"step {number}: candidate {plan.label(candidate.key)}, "
-             f"~{candidate.steps_left} step{'' if candidate.steps_left == 1 else 's'} left "
-             f"({total} candidates)"
-             f"{time_left(state, candidate.steps_left)}")
-        step = try_candidate(bench, plan, candidate.key, "bisect", number, signature,
-                             state.repeat, journal.step_dir("bisect", candidate.key))
+        note(
+            f"step {number}: candidate {plan.label(candidate.key)}, "
+            f"~{candidate.steps_left} step{'' if candidate.steps_left == 1 else 's'} left "
+            f"({total} candidates)"
+            f"{time_left(state, candidate.steps_left)}"
+        )
+        step = try_candidate(
+            bench,
+            plan,
+            candidate.key,
+            "bisect",
+            number,
+            signature,
+            state.repeat,
+            journal.step_dir("bisect", candidate.key),
+        )
         journal.record(step)
         note(f"step {number}: {step.verdict}: {step.reason}")
         search.mark(step.candidate, step.verdict)
@@ -92,13 +109,17 @@ def time_left(state: BisectState, steps_left: int) -> str:
     return f", ~{max(1, round(seconds / 60))} min to go"
 
 
-def conclude(state: BisectState, plan: Plan, bench: Bench, journal: Journal,
-             conclusion: Conclusion) -> Result:
+def conclude(
+    state: BisectState, plan: Plan, bench: Bench, journal: Journal, conclusion: Conclusion
+) -> Result:
     """Confirm a single culprit; list the candidates when skips leave several."""
     if conclusion.first_bad is None:
         labels = "; ".join(plan.label(key) for key in conclusion.could_be)
-        return Result("ambiguous", f"candidates that could not be tested hide the first bad "
-                      f"one, which is one of: {labels}", could_be=list(conclusion.could_be))
+        return Result(
+            "ambiguous",
+            f"candidates that could not be tested hide the first bad "
+            f"one, which is one of: {labels}",
+            could_be=list(conclusion.could_be),
+        )
     note(f"first bad: {plan.label(conclusion.first_bad)}; confirming")
-    return confirm(bench, plan, conclusion.first_bad, signature_of(state), state.repeat,
-                   journal)
+    return confirm(bench, plan, conclusion.first_bad, signature_of(state), state.repeat, journal)

@@ -18,8 +18,11 @@ from lab.errors import UsageError
 from lab.kernel.build import BuildRequest
 from lab.kernel.gitrepo import git, run_git
 
-_BISECTING = re.compile(r"^Bisecting: (?:(\d+) revisions? left to test after this "
-                        r"\(roughly (\d+) steps?\))?", re.MULTILINE)
+_BISECTING = re.compile(
+    r"^Bisecting: (?:(\d+) revisions? left to test after this "
+    r"\(roughly (\d+) steps?\))?",
+    re.MULTILINE,
+)
 _FIRST_BAD = re.compile(r"^([0-9a-f]{40}) is the first bad commit", re.MULTILINE)
 _ONLY_SKIPPED = re.compile(r"The first bad commit could be any of:\n((?:[0-9a-f]{40}\n)+)")
 
@@ -58,8 +61,9 @@ class GitSearch:
     def __post_init__(self) -> None:
         """Start the bisect; an earlier one in the scratch clone is dropped."""
         run_git(self.scratch, "bisect", "reset")
-        self.current = parse_bisect_output(self._bisect("start", "--no-checkout", self.bad,
-                                                      self.good), self.scratch)
+        self.current = parse_bisect_output(
+            self._bisect("start", "--no-checkout", self.bad, self.good), self.scratch
+        )
 
     def mark(self, key: str, verdict: Verdict) -> None:
         self.current = parse_bisect_output(self._bisect(verdict, key), self.scratch)
@@ -70,8 +74,9 @@ class GitSearch:
     def _bisect(self, *args: str) -> str:
         result = run_git(self.scratch, "bisect", *args)
         if result.returncode not in (0, 2):  # 2: only skipped commits are left
-            raise UsageError(f"git bisect {' '.join(args)} in {self.scratch}:\n"
-                             f"{result.stdout.strip()}")
+            raise UsageError(
+                f"git bisect {' '.join(args)} in {self.scratch}:\n{result.stdout.strip()}"
+            )
         return result.stdout
 
 
@@ -109,9 +114,14 @@ class GitPlan:
         return int(git(self.scratch, "rev-list", "--count", f"{self.good}..{self.bad}"))
 
     def request(self, key: str) -> BuildRequest:
-        return BuildRequest(arch=self.base.arch, source=f"{self.tree_spec}@{key}",
-                            flavour=self.base.flavour, fragments=self.base.fragments,
-                            jobs=self.base.jobs, tree_of=self.tree_spec)
+        return BuildRequest(
+            arch=self.base.arch,
+            source=f"{self.tree_spec}@{key}",
+            flavour=self.base.flavour,
+            fragments=self.base.fragments,
+            jobs=self.base.jobs,
+            tree_of=self.tree_spec,
+        )
 
     def label(self, key: str) -> str:
         return git(self.scratch, "log", "-1", "--format=%h %s", key)

@@ -93,6 +93,15 @@ class RunResult:
 
 
 @dataclass(frozen=True)
+class BuildFailure:
+    """Why a candidate's kernel did not build."""
+
+    error: str  # the error's kind and first line: 'BuildError: x86_64 kernel build failed'
+    details: str = ""  # the compiler errors, the hunk that does not apply
+    log: str = ""  # the build log, if there is one
+
+
+@dataclass(frozen=True)
 class StepVerdict:
     """A candidate's verdict and why."""
 
@@ -116,39 +125,46 @@ def evidence(run: RunResult, signature: Signature) -> Evidence:
     return "none"
 
 
-def step_verdict(runs: Sequence[RunResult], signature: Signature, repeat: int,
-                 build_error: str = "") -> StepVerdict:
+def step_verdict(
+    runs: Sequence[RunResult], signature: Signature, repeat: int, build: BuildFailure | None = None
+) -> StepVerdict:
     """The candidate's verdict from its runs (none when it did not build)."""
-    if build_error:
-        return StepVerdict("skip", f"does not build: {first_error(build_error)}")
+    if build is not None:
+        return StepVerdict("skip", f"does not build: {first_error(build)}")
     kinds = [evidence(run, signature) for run in runs]
     matching = kinds.count("match")
     passed = kinds.count("pass")
     if matching:
         first = runs[kinds.index("match")]
         why = first.message or ", ".join(t for t in first.problems if t in signature.titles)
-        return StepVerdict("bad", f"{matching} of {len(runs)} runs failed like the original"
-                           + (f": {why}" if why else ""))
+        return StepVerdict(
+            "bad",
+            f"{matching} of {len(runs)} runs failed like the original"
+            + (f": {why}" if why else ""),
+        )
     if passed >= repeat:
         return StepVerdict("good", f"{passed} of {len(runs)} runs passed")
     if not runs:
         return StepVerdict("skip", "not run")
-    reasons = sorted({no_evidence_reason(run) for run in runs
-                      if evidence(run, signature) == "none"})
-    return StepVerdict("skip", f"only {passed} of {len(runs)} runs passed, {repeat} needed: "
-                       + "; ".join(reasons))
+    reasons = sorted(
+        {no_evidence_reason(run) for run in runs if evidence(run, signature) == "none"}
+    )
+    return StepVerdict(
+        "skip", f"only {passed} of {len(runs)} runs passed, {repeat} needed: " + "; ".join(reasons)
+    )
 
 
-def first_error(message: str) -> str:
-    """A build error's first line and its first detail (the first compiler error, the
-    hunk that failed). A compiler error comes first, its path relative to the source, and
-    the build log after it."""
-    lines = [line.strip() for line in message.splitlines() if line.strip()]
-    head, _, log = lines[0].partition("; log: ") if lines else ("", "", "")
-    if log and len(lines) > 1:
-        return f"{lines[1].removeprefix('../src/')} ({head.removeprefix('BuildError: ')}; " \
-               f"log: {log})"
-    return ": ".join(lines[:2]).replace(":: ", ": ")
+def first_error(build: BuildFailure) -> str:
+    """A build failure's first line and its first detail (the first compiler error, the
+    hunk that failed). With a build log, the compiler error comes first, its path relative
+    to the source, and the log after it."""
+    details = [line.strip() for line in build.details.splitlines() if line.strip()]
+    if build.log and details:
+        return (
+            f"{details[0].removeprefix('../src/')} "
+            f"({build.error.removeprefix('BuildError: ')}; log: {build.log})"
+        )
+    return ": ".join([build.error, *details[:1]]).replace(":: ", ": ")
 
 
 def no_evidence_reason(run: RunResult) -> str:
@@ -158,13 +174,15 @@ def no_evidence_reason(run: RunResult) -> str:
     if run.state == "skip":
         return f"skipped: {run.message}" if run.message else "skipped"
     if not run.completed:
-        return "the program did not finish" + (f" ({', '.join(run.problems)})"
-                                               if run.problems else "")
+        return "the program did not finish" + (
+            f" ({', '.join(run.problems)})" if run.problems else ""
+        )
     return f"no result for the test ({run.state})"
 
 
-def needs_more(runs: Sequence[RunResult], signature: Signature, repeat: int,
-               until_repeat: bool = False) -> bool:
+def needs_more(
+    runs: Sequence[RunResult], signature: Signature, repeat: int, until_repeat: bool = False
+) -> bool:
     """Whether another run is needed. Normally not after a matching run or `repeat` passes;
     with `until_repeat` (confirmation) not before `repeat` runs gave evidence, matching or
     not. Never beyond repeat + EXTRA_RUNS runs."""
@@ -176,8 +194,9 @@ def needs_more(runs: Sequence[RunResult], signature: Signature, repeat: int,
     return "match" not in kinds and kinds.count("pass") < repeat
 
 
-def runs_wanted(runs: Sequence[RunResult], signature: Signature, repeat: int,
-                until_repeat: bool = False) -> int:
+def runs_wanted(
+    runs: Sequence[RunResult], signature: Signature, repeat: int, until_repeat: bool = False
+) -> int:
     """How many more runs can be started at once without running past the verdict: those
     still needed if every one of them passes (0 when needs_more() says none)."""
     if not needs_more(runs, signature, repeat, until_repeat):
@@ -201,5 +220,7 @@ def default_repeat(outcomes: Sequence[Outcome]) -> tuple[int, str]:
     rate = states.count("fail") / len(states)
     runs = math.ceil(math.log(MISS_CHANCE) / math.log(1 - rate))
     repeat = min(MAX_REPEAT, max(FLAKY_MIN_REPEAT, runs))
-    return repeat, (f"the test was flaky in the history (failed {states.count('fail')} of "
-                    f"{len(states)} attempts)")
+    return repeat, (
+        f"the test was flaky in the history (failed {states.count('fail')} of "
+        f"{len(states)} attempts)"
+    )

@@ -53,29 +53,39 @@ def find_regression(db: HistoryStore, run_id: str, case: str, cell: str | None) 
         runs = list(group)
         ids = [r.run.run_id for r in runs]
         if run_id in ids and runs[ids.index(run_id)].state == "fail":
-            failing[key] = runs[:ids.index(run_id) + 1]
+            failing[key] = runs[: ids.index(run_id) + 1]
     where = f" in cell {cell}" if cell else ""
     if not failing:
         raise UsageError(f"{case} did not fail in run {run_id}{where}")
     if len(failing) > 1:
-        raise UsageError(f"{case} failed in run {run_id} in {len(failing)} cells: "
-                         f"{', '.join(failing)}; choose one with --cell")
+        raise UsageError(
+            f"{case} failed in run {run_id} in {len(failing)} cells: "
+            f"{', '.join(failing)}; choose one with --cell"
+        )
     key, runs = next(iter(failing.items()))
     verdict = classify([outcome_of(r) for r in runs])
     if verdict.kind != "regression" or verdict.last_good is None:
-        raise UsageError(f"{case} in {key}: {describe(verdict)}; only a regression (a failure "
-                         "after passes) has a last good kernel to bisect from: give the range "
-                         "with --tree/--good/--bad or --source/--series")
+        raise UsageError(
+            f"{case} in {key}: {describe(verdict)}; only a regression (a failure "
+            "after passes) has a last good kernel to bisect from: give the range "
+            "with --tree/--good/--bad or --source/--series"
+        )
     newest = runs[-1]
     build = cached_build(verdict.newest.kernel)
     return Regression(
-        test=newest.attempts[0].test, cell=key, variant=newest.cell.variant,
-        pressure=newest.cell.pressure, seed=newest.cell.seed,
-        duration_s=newest.cell.duration_s, good_run=verdict.last_good.run_id,
-        bad_run=run_id, titles=failure_titles(newest),
+        test=newest.attempts[0].test,
+        cell=key,
+        variant=newest.cell.variant,
+        pressure=newest.cell.pressure,
+        seed=newest.cell.seed,
+        duration_s=newest.cell.duration_s,
+        good_run=verdict.last_good.run_id,
+        bad_run=run_id,
+        titles=failure_titles(newest),
         flavour=build.metadata.get("flavour", "tiny") if build else "tiny",
         fragments=user_fragments(build) if build else (),
-        **kernel_range(verdict.last_good.kernel, verdict.newest.kernel))
+        **kernel_range(verdict.last_good.kernel, verdict.newest.kernel),
+    )
 
 
 def cached_build(kernel: KernelIdentity) -> KernelBuild | None:
@@ -105,24 +115,31 @@ def kernel_range(good: KernelIdentity, bad: KernelIdentity) -> dict[str, str]:
     """The Regression fields that say what to bisect between the two kernels."""
     both = f"last good kernel {good.label()}, failing kernel {bad.label()}"
     if good == bad:
-        raise UsageError(f"the kernel did not change ({bad.label()}): the regression is not "
-                         "the kernel's")
+        raise UsageError(
+            f"the kernel did not change ({bad.label()}): the regression is not the kernel's"
+        )
     if good.source.startswith("git:") and bad.source.startswith("git:"):
         good_tree, bad_tree = good.source[4:].partition("@")[0], bad.source[4:].partition("@")[0]
         if good_tree != bad_tree or good.series or bad.series:
-            raise UsageError(f"cannot bisect between {both}: they are not two commits of one "
-                             "git tree without a series")
+            raise UsageError(
+                f"cannot bisect between {both}: they are not two commits of one "
+                "git tree without a series"
+            )
         return {"tree": bad_tree, "good": source_commit(good), "bad": source_commit(bad)}
     if good.source == bad.source and not good.series and bad.series:
         series = Path(bad.series)
         if not series.exists():
             raise UsageError(f"the series of the failing kernel, {series}, is gone")
         if bad.patches_hash and load_series(series).digest != bad.patches_hash:
-            raise UsageError(f"the series {series} changed since the failing run: its patches "
-                             "are not those that failed")
+            raise UsageError(
+                f"the series {series} changed since the failing run: its patches "
+                "are not those that failed"
+            )
         return {"source": bad.source, "series": str(series)}
-    raise UsageError(f"cannot bisect between {both}: give two commits of one git tree (--tree) "
-                     "or a source and a series added to it (--source/--series)")
+    raise UsageError(
+        f"cannot bisect between {both}: give two commits of one git tree (--tree) "
+        "or a source and a series added to it (--source/--series)"
+    )
 
 
 def source_commit(kernel: KernelIdentity) -> str:
@@ -134,6 +151,8 @@ def source_commit(kernel: KernelIdentity) -> str:
     rev = kernel.source.partition("@")[2]
     if re.fullmatch(r"[0-9a-f]{40}", rev):
         return rev
-    raise UsageError(f"the build {kernel.build_id or '?'} of {kernel.source} is no longer in the "
-                     "build cache, and its source names no commit id: give the range with "
-                     "--tree/--good/--bad")
+    raise UsageError(
+        f"the build {kernel.build_id or '?'} of {kernel.source} is no longer in the "
+        "build cache, and its source names no commit id: give the range with "
+        "--tree/--good/--bad"
+    )

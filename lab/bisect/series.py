@@ -81,8 +81,10 @@ def patch_titles(series: Series, root: Path) -> list[str]:
     """Each patch's name (quilt) or subject (mbox), in order."""
     if not series.mbox:
         return [p.name for p in series.patches]
-    return [mail_subject(m.read_text(errors="replace")) or m.name
-            for m in split_mbox(series.mbox, root / "mails")]
+    return [
+        mail_subject(m.read_text(errors="replace")) or m.name
+        for m in split_mbox(series.mbox, root / "mails")
+    ]
 
 
 def mail_subject(text: str) -> str:
@@ -150,10 +152,14 @@ class SeriesPlan:
         return len(self.titles)
 
     def request(self, key: str) -> BuildRequest:
-        return BuildRequest(arch=self.base.arch, source=self.base.source,
-                            series=candidate_series(self.series, int(key), self.root),
-                            flavour=self.base.flavour, fragments=self.base.fragments,
-                            jobs=self.base.jobs)
+        return BuildRequest(
+            arch=self.base.arch,
+            source=self.base.source,
+            series=candidate_series(self.series, int(key), self.root),
+            flavour=self.base.flavour,
+            fragments=self.base.fragments,
+            jobs=self.base.jobs,
+        )
 
     def label(self, key: str) -> str:
         k = int(key)
@@ -166,8 +172,11 @@ class SeriesPlan:
 
     def change(self, key: str) -> Change:
         k = int(key)
-        patch = (split_mbox(self.series.mbox, self.root / "mails")[k - 1] if self.series.mbox
-                 else self.series.patches[k - 1].path)
+        patch = (
+            split_mbox(self.series.mbox, self.root / "mails")[k - 1]
+            if self.series.mbox
+            else self.series.patches[k - 1].path
+        )
         return patch_change(patch, self.titles[k - 1])
 
     def source_args(self, key: str) -> list[str]:
@@ -183,5 +192,11 @@ def patch_change(patch: Path, name: str) -> Change:
     date = re.search(r"^Date: (.*)$", header, re.MULTILINE)
     stat = proc.output(["git", "apply", "--stat", str(patch)])
     files = tuple(re.findall(r"^diff --git a/\S+ b/(\S+)$", text, re.MULTILINE))
-    return Change(str(patch), mail_subject(header) or name, author[1] if author else "",
-                  date[1] if date else "", files, stat)
+    return Change(
+        str(patch),
+        mail_subject(header) or name,
+        author[1] if author else "",
+        date[1] if date else "",
+        files,
+        stat,
+    )

@@ -21,8 +21,9 @@ from lab.errors import UsageError
 
 Kind = Literal["git", "series"]
 Role = Literal["bad end", "bisect", "culprit", "parent"]
-ResultKind = Literal["confirmed", "unconfirmed", "identical", "ambiguous", "not-reproduced",
-                     "untestable"]
+ResultKind = Literal[
+    "confirmed", "unconfirmed", "identical", "ambiguous", "not-reproduced", "untestable"
+]
 STATE_FILE = "state.json"
 
 
@@ -37,7 +38,9 @@ class Step:
     verdict: Verdict
     reason: str
     build_id: str = ""
-    build_error: str = ""
+    build_error: str = ""  # why it did not build: the error's kind and first line
+    build_details: str = ""  # the compiler errors, the hunk that does not apply
+    build_log: str = ""
     kernel_digest: str = ""  # sha256 of the boot image and vmlinux
     build_s: float = 0.0
     duration_s: float = 0.0
@@ -134,8 +137,13 @@ def load_state(ref: str) -> BisectState:
 
 def state_from_dict(data: dict) -> BisectState:
     """The inverse of dataclasses.asdict for a BisectState."""
-    return BisectState(**{**data, "steps": [_step(s) for s in data["steps"]],
-                          "result": Result(**data["result"]) if data["result"] else None})
+    return BisectState(
+        **{
+            **data,
+            "steps": [_step(s) for s in data["steps"]],
+            "result": Result(**data["result"]) if data["result"] else None,
+        }
+    )
 
 
 def _step(data: dict) -> Step:

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from lab.errors import UsageError
-from lab.suites import Suite
+from lab.suites.catalogue import Suite
 
 BOOT_TEST = "boot/boot"
 BOOT_PROGRAM = ("smoke", "smoke")  # what runs when the test is the boot itself
@@ -39,6 +39,8 @@ def resolve_target(test: str, suites: dict[str, Suite]) -> Target:
         for suite in suites.values():
             if program in {p.name for p in suite.programs}:
                 return Target(suite.name, program, suite.name, f"{program}/{case}")
-    raise UsageError(f"unknown test {test!r}: give SUITE/PROGRAM/CASE as `lab history` names it "
-                     f"(e.g. smoke/smoke/remap_file_pages), PROGRAM/CASE, or {BOOT_TEST}; "
-                     f"suites: {', '.join(suites)}")
+    raise UsageError(
+        f"unknown test {test!r}: give SUITE/PROGRAM/CASE as `lab history` names it "
+        f"(e.g. smoke/smoke/remap_file_pages), PROGRAM/CASE, or {BOOT_TEST}; "
+        f"suites: {', '.join(suites)}"
+    )

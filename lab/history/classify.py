@@ -31,8 +31,9 @@ from typing import Literal
 from lab.history.model import CaseRun, KernelIdentity, combined_state
 from lab.results.records import State
 
-Kind = Literal["untested", "flaky", "new", "new-failure", "regression", "fix",
-               "still-failing", "stable"]
+Kind = Literal[
+    "untested", "flaky", "new", "new-failure", "regression", "fix", "still-failing", "stable"
+]
 RerunKind = Literal["consistent", "flaky"]
 EVIDENCE: tuple[State, ...] = ("pass", "fail")
 DEPTH = 3  # K: evidence outcomes a regression or a fix is judged against
@@ -119,15 +120,14 @@ def classify(outcomes: Sequence[Outcome], depth: int = DEPTH, window: int = WIND
     positions = [i for i, o in enumerate(outcomes) if o.is_evidence]
     evidence = [outcomes[i] for i in positions]
     recent = evidence[-window:]
-    if (changes([o.state for o in recent]) >= 2
-            or any(o.attempts_disagree for o in recent)):
+    if changes([o.state for o in recent]) >= 2 or any(o.attempts_disagree for o in recent):
         return Verdict("flaky", newest)
     before = [o.state for o in evidence[:-1][-depth:]]
     if not before:
         return Verdict("new" if newest.state == "pass" else "new-failure", newest)
     if newest.state == "fail" and set(before) == {"pass"}:
         good = positions[-2]
-        return Verdict("regression", newest, outcomes[good], tuple(outcomes[good + 1:]))
+        return Verdict("regression", newest, outcomes[good], tuple(outcomes[good + 1 :]))
     if newest.state == "pass" and set(before) == {"fail"}:
         return Verdict("fix", newest)
     if newest.state == before[-1]:

@@ -112,8 +112,9 @@ def cross_arch(record: RunRecord, variants: Sequence[ArchVariant]) -> CrossArchT
         cell = cells[key]
         if cell.variant not in names:
             continue
-        row = table.setdefault((cell.kernel, cell.pressure, cell.duration_s, suite, case),
-                               [None] * len(columns))
+        row = table.setdefault(
+            (cell.kernel, cell.pressure, cell.duration_s, suite, case), [None] * len(columns)
+        )
         row[names.index(cell.variant)] = state
     rows = [CrossArchRow(*key, tuple(states)) for key, states in table.items()]
     return CrossArchTable(columns, tuple(sorted(rows, key=lambda row: not row.divergent)))

@@ -49,12 +49,16 @@ def run_from(db: HistoryStore, ref: str) -> RunRecord:
     if (run_dir / "nightly.json").exists():  # a night is recorded by `lab nightly` itself
         ref = run_dir.resolve().name
         if not db.has_run(ref):
-            raise UsageError(f"night {ref} is not in the history {db.path}: give the history "
-                             "its `lab nightly` wrote to (--history)")
+            raise UsageError(
+                f"night {ref} is not in the history {db.path}: give the history "
+                "its `lab nightly` wrote to (--history)"
+            )
     if db.has_run(ref):
         return db.run(ref)
-    raise UsageError(f"{ref!r} is neither a run of the history {db.path} nor a results "
-                     "directory (with run.json or nightly.json)")
+    raise UsageError(
+        f"{ref!r} is neither a run of the history {db.path} nor a results "
+        "directory (with run.json or nightly.json)"
+    )
 
 
 def read_run_dir(run_dir: Path) -> RunRecord:
@@ -73,14 +77,21 @@ def read_run_dir(run_dir: Path) -> RunRecord:
 
 def read_run(run_dir: Path, summary: dict, records: list[dict]) -> RunRecord:
     """The run of run.json's summary and results.json's records."""
-    run = RunInfo(run_dir.name, *run_times(run_dir.name, summary), kind="run",
-                  results_dir=str(run_dir), complete=bool(summary["complete"]),
-                  host=summary.get("host", ""))
+    run = RunInfo(
+        run_dir.name,
+        *run_times(run_dir.name, summary),
+        kind="run",
+        results_dir=str(run_dir),
+        complete=bool(summary["complete"]),
+        host=summary.get("host", ""),
+    )
     arches = {entry["arch"]: entry for entry in summary["arches"]}
     strays = sorted({r["arch"] for r in records} - set(arches))
     if strays:
-        raise UsageError(f"{run_dir}/results.json has records of arches run.json does not "
-                         f"list: {', '.join(strays)}")
+        raise UsageError(
+            f"{run_dir}/results.json has records of arches run.json does not "
+            f"list: {', '.join(strays)}"
+        )
     cells, results = [], []
     for arch, entry in arches.items():
         own = [r for r in records if r["arch"] == arch]
@@ -96,8 +107,10 @@ def run_times(run_id: str, summary: dict) -> tuple[str, str]:
     if not started:
         match = RUN_ID.fullmatch(run_id)
         if not match:
-            raise UsageError(f"run {run_id}: run.json has no start time and the directory's "
-                             "name is not a run id (YYYYmmdd-HHMMSS)")
+            raise UsageError(
+                f"run {run_id}: run.json has no start time and the directory's "
+                "name is not a run id (YYYYmmdd-HHMMSS)"
+            )
         started = datetime.strptime(match[1], "%Y%m%d-%H%M%S").isoformat()
     finished = datetime.fromisoformat(started) + timedelta(seconds=summary["duration_s"])
     return started, finished.isoformat(timespec="seconds")
@@ -107,17 +120,23 @@ def kernel_of(entry: dict) -> KernelIdentity:
     """The kernel an arch of the run ran, from run.json or the cached build's metadata."""
     build_id, release = entry.get("build_id", ""), entry.get("release", "")
     if entry.get("source"):
-        return KernelIdentity(entry["source"], entry.get("series", ""),
-                              entry.get("patches_hash", ""), entry.get("config_hash", ""),
-                              build_id, release)
+        return KernelIdentity(
+            entry["source"],
+            entry.get("series", ""),
+            entry.get("patches_hash", ""),
+            entry.get("config_hash", ""),
+            build_id,
+            release,
+        )
     try:
         build = load_build(build_id) if build_id else None
     except UsageError:
         build = None
     if build is None or not build.source:
         return KernelIdentity(UNKNOWN_SOURCE, build_id=build_id, release=release)
-    return KernelIdentity(build.source, build.series, build.patches_hash, build.config_hash,
-                          build_id, release)
+    return KernelIdentity(
+        build.source, build.series, build.patches_hash, build.config_hash, build_id, release
+    )
 
 
 def build_state(entry: dict, records: list[dict]) -> BuildState:
@@ -135,15 +154,19 @@ def logs_of(run_dir: Path, entry: dict) -> tuple[list[str], str]:
     if "console_logs" in entry:
         return entry["console_logs"], entry.get("kernel_log", "")
     arch_dir = run_dir / entry["arch"]
-    consoles = sorted(arch_dir.glob("boot*-console.log"),
-                      key=lambda p: int(re.sub(r"\D", "", p.name) or 0))
+    consoles = sorted(
+        arch_dir.glob("boot*-console.log"), key=lambda p: int(re.sub(r"\D", "", p.name) or 0)
+    )
     kernel_log = arch_dir / "kernel.log"
-    return ([str(p.relative_to(run_dir)) for p in consoles],
-            str(kernel_log.relative_to(run_dir)) if kernel_log.exists() else "")
+    return (
+        [str(p.relative_to(run_dir)) for p in consoles],
+        str(kernel_log.relative_to(run_dir)) if kernel_log.exists() else "",
+    )
 
 
-def read_cell(run_dir: Path, run_id: str, summary: dict, entry: dict,
-              records: list[dict]) -> CellInfo:
+def read_cell(
+    run_dir: Path, run_id: str, summary: dict, entry: dict, records: list[dict]
+) -> CellInfo:
     """One arch of the run as a cell."""
     identity = kernel_of(entry)
     variant = variant_for(entry["arch"], summary.get("mmu", ""))
@@ -151,11 +174,20 @@ def read_cell(run_dir: Path, run_id: str, summary: dict, entry: dict,
     duration_s = int(summary.get("suite_duration_s", 0))
     consoles, kernel_log = logs_of(run_dir, entry)
     return CellInfo(
-        run_id=run_id, key=cell_key(kernel, variant.name, summary["pressure"], duration_s),
-        kernel=kernel, identity=identity, arch=variant.arch, mmu=variant.mmu,
-        pressure=summary["pressure"], seed=int(summary["seed"]), duration_s=duration_s,
-        build_state=build_state(entry, records), build_log=entry.get("build_log", ""),
-        console_log=consoles[0] if consoles else "", kernel_log=kernel_log)
+        run_id=run_id,
+        key=cell_key(kernel, variant.name, summary["pressure"], duration_s),
+        kernel=kernel,
+        identity=identity,
+        arch=variant.arch,
+        mmu=variant.mmu,
+        pressure=summary["pressure"],
+        seed=int(summary["seed"]),
+        duration_s=duration_s,
+        build_state=build_state(entry, records),
+        build_log=entry.get("build_log", ""),
+        console_log=consoles[0] if consoles else "",
+        kernel_log=kernel_log,
+    )
 
 
 def read_results(cell: CellInfo, entry: dict, records: list[dict]) -> list[ResultRow]:
@@ -169,9 +201,19 @@ def read_results(cell: CellInfo, entry: dict, records: list[dict]) -> list[Resul
         seen[r["suite"], r["case"]] += 1
         boot = bisect_right(starts, index) - 1
         ran = 0 <= boot < len(consoles)
-        rows.append(ResultRow(
-            run_id=cell.run_id, cell=cell.key, suite=r["suite"], case=r["case"],
-            attempt=seen[r["suite"], r["case"]], state=r["state"],
-            duration_s=float(r["duration_s"]), message=r["message"], details=r["details"],
-            console_log=consoles[boot] if ran else "", kernel_log=cell.kernel_log if ran else ""))
+        rows.append(
+            ResultRow(
+                run_id=cell.run_id,
+                cell=cell.key,
+                suite=r["suite"],
+                case=r["case"],
+                attempt=seen[r["suite"], r["case"]],
+                state=r["state"],
+                duration_s=float(r["duration_s"]),
+                message=r["message"],
+                details=r["details"],
+                console_log=consoles[boot] if ran else "",
+                kernel_log=cell.kernel_log if ran else "",
+            )
+        )
     return rows

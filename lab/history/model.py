@@ -94,8 +94,9 @@ class CellInfo:
 
     def __post_init__(self) -> None:
         if self.build_state not in BUILD_STATES:
-            raise ValueError(f"build state {self.build_state!r} is not one of "
-                             f"{', '.join(BUILD_STATES)}")
+            raise ValueError(
+                f"build state {self.build_state!r} is not one of {', '.join(BUILD_STATES)}"
+            )
 
     @property
     def variant(self) -> str:

@@ -68,12 +68,58 @@ SCHEMA_V1 = (
 MIGRATIONS: tuple[tuple[str, ...], ...] = (SCHEMA_V1,)
 SCHEMA_VERSION = len(MIGRATIONS)
 
-RUN_COLUMNS = "r.run_id, r.started, r.finished, r.kind, r.matrix, r.host, r.results_dir, r.complete"
-CELL_COLUMNS = ("c.run_id, c.cell, c.kernel, c.source, c.series, c.patches_hash, c.config_hash, "
-                "c.build_id, c.release, c.arch, c.mmu, c.pressure, c.seed, c.duration_s, "
-                "c.build_state, c.build_log, c.console_log, c.kernel_log")
-RESULT_COLUMNS = ("x.run_id, x.cell, x.suite, x.case_name, x.attempt, x.state, x.duration_s, "
-                  "x.message, x.details, x.console_log, x.kernel_log")
+RUN_FIELDS = ("run_id", "started", "finished", "kind", "matrix", "host", "results_dir", "complete")
+CELL_FIELDS = (
+    "run_id",
+    "cell",
+    "kernel",
+    "source",
+    "series",
+    "patches_hash",
+    "config_hash",
+    "build_id",
+    "release",
+    "arch",
+    "mmu",
+    "pressure",
+    "seed",
+    "duration_s",
+    "build_state",
+    "build_log",
+    "console_log",
+    "kernel_log",
+)
+RESULT_FIELDS = (
+    "run_id",
+    "cell",
+    "suite",
+    "case_name",
+    "attempt",
+    "state",
+    "duration_s",
+    "message",
+    "details",
+    "console_log",
+    "kernel_log",
+)
+
+
+def columns(alias: str, fields: tuple[str, ...]) -> str:
+    """'r.run_id, r.started, ...': a table's fields for a SELECT."""
+    return ", ".join(f"{alias}.{name}" for name in fields)
+
+
+def insert(table: str, fields: tuple[str, ...]) -> str:
+    """An INSERT of one row given as a dict of the fields."""
+    return (
+        f"INSERT INTO {table} ({', '.join(fields)}) "
+        f"VALUES ({', '.join(':' + name for name in fields)})"
+    )
+
+
+RUN_COLUMNS = columns("r", RUN_FIELDS)
+CELL_COLUMNS = columns("c", CELL_FIELDS)
+RESULT_COLUMNS = columns("x", RESULT_FIELDS)
 
 
 class HistoryStore:
@@ -83,6 +129,7 @@ class HistoryStore:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
         try:
             self._db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
@@ -116,10 +163,12 @@ class HistoryStore:
         self._db.execute("COMMIT")
 
     def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        version = self._db.execute("PRAGMA user_version").fetchone()["user_version"]
         if version > SCHEMA_VERSION:
-            raise UsageError(f"{self.path}: history schema version {version} is newer than "
-                             f"this lab's ({SCHEMA_VERSION}); update faultlab")
+            raise UsageError(
+                f"{self.path}: history schema version {version} is newer than "
+                f"this lab's ({SCHEMA_VERSION}); update faultlab"
+            )
         for target, statements in enumerate(MIGRATIONS[version:], version + 1):
             with self._transaction() as db:
                 for statement in statements:
@@ -136,20 +185,64 @@ class HistoryStore:
             raise ValueError(f"run {run.run_id}: holds cells or results of another run")
         with self._transaction() as db:
             db.execute("DELETE FROM runs WHERE run_id = ?", (run.run_id,))
-            db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       (run.run_id, run.started, run.finished, run.kind, run.matrix, run.host,
-                        run.results_dir, int(run.complete)))
+            db.execute(
+                insert("runs", RUN_FIELDS),
+                {
+                    "run_id": run.run_id,
+                    "started": run.started,
+                    "finished": run.finished,
+                    "kind": run.kind,
+                    "matrix": run.matrix,
+                    "host": run.host,
+                    "results_dir": run.results_dir,
+                    "complete": int(run.complete),
+                },
+            )
             db.executemany(
-                "INSERT INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(c.run_id, c.key, c.kernel, c.identity.source, c.identity.series,
-                  c.identity.patches_hash, c.identity.config_hash, c.identity.build_id,
-                  c.identity.release, c.arch, c.mmu, c.pressure, c.seed, c.duration_s,
-                  c.build_state, c.build_log, c.console_log, c.kernel_log)
-                 for c in record.cells])
+                insert("cells", CELL_FIELDS),
+                [
+                    {
+                        "run_id": c.run_id,
+                        "cell": c.key,
+                        "kernel": c.kernel,
+                        "source": c.identity.source,
+                        "series": c.identity.series,
+                        "patches_hash": c.identity.patches_hash,
+                        "config_hash": c.identity.config_hash,
+                        "build_id": c.identity.build_id,
+                        "release": c.identity.release,
+                        "arch": c.arch,
+                        "mmu": c.mmu,
+                        "pressure": c.pressure,
+                        "seed": c.seed,
+                        "duration_s": c.duration_s,
+                        "build_state": c.build_state,
+                        "build_log": c.build_log,
+                        "console_log": c.console_log,
+                        "kernel_log": c.kernel_log,
+                    }
+                    for c in record.cells
+                ],
+            )
             db.executemany(
-                "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(x.run_id, x.cell, x.suite, x.case, x.attempt, x.state, x.duration_s,
-                  x.message, x.details, x.console_log, x.kernel_log) for x in record.results])
+                insert("results", RESULT_FIELDS),
+                [
+                    {
+                        "run_id": x.run_id,
+                        "cell": x.cell,
+                        "suite": x.suite,
+                        "case_name": x.case,
+                        "attempt": x.attempt,
+                        "state": x.state,
+                        "duration_s": x.duration_s,
+                        "message": x.message,
+                        "details": x.details,
+                        "console_log": x.console_log,
+                        "kernel_log": x.kernel_log,
+                    }
+                    for x in record.results
+                ],
+            )
 
     def has_run(self, run_id: str) -> bool:
         row = self._db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone()
@@ -157,40 +250,60 @@ class HistoryStore:
 
     def runs(self, last: int | None = None) -> list[RunInfo]:
         """The runs, newest first; only the newest `last` ones if given."""
-        rows = self._db.execute(f"SELECT {RUN_COLUMNS} FROM runs r "
-                                "ORDER BY r.started DESC, r.run_id DESC LIMIT ?",
-                                (-1 if last is None else last,))
+        rows = self._db.execute(
+            f"SELECT {RUN_COLUMNS} FROM runs r ORDER BY r.started DESC, r.run_id DESC LIMIT ?",
+            (-1 if last is None else last,),
+        )
         return [_run(row) for row in rows]
 
     def run(self, run_id: str) -> RunRecord:
         """A whole run: its cells and every result row, in the order they were written."""
         if not self.has_run(run_id):
             raise UsageError(f"run {run_id!r} is not in the history {self.path}")
-        cells = self._db.execute(f"SELECT {CELL_COLUMNS} FROM cells c WHERE c.run_id = ? "
-                                 "ORDER BY c.rowid", (run_id,))
-        results = self._db.execute(f"SELECT {RESULT_COLUMNS} FROM results x "
-                                   "WHERE x.run_id = ? ORDER BY x.rowid", (run_id,))
-        return RunRecord(self._run_info(run_id), tuple(map(_cell, cells)),
-                         tuple(map(_result, results)))
+        cells = self._db.execute(
+            f"SELECT {CELL_COLUMNS} FROM cells c WHERE c.run_id = ? ORDER BY c.rowid", (run_id,)
+        )
+        results = self._db.execute(
+            f"SELECT {RESULT_COLUMNS} FROM results x WHERE x.run_id = ? ORDER BY x.rowid", (run_id,)
+        )
+        return RunRecord(
+            self._run_info(run_id), tuple(map(_cell, cells)), tuple(map(_result, results))
+        )
 
     def cell_runs(self, key: str, last: int | None = None) -> list[RunRecord]:
         """The newest `last` (default: all) runs of one cell, oldest first, each holding only
         that cell and its results."""
-        run_ids = [row[0] for row in self._db.execute(
-            "SELECT r.run_id FROM runs r JOIN cells c ON c.run_id = r.run_id WHERE c.cell = ? "
-            "ORDER BY r.started DESC, r.run_id DESC LIMIT ?", (key, -1 if last is None else last))]
+        run_ids = [
+            row["run_id"]
+            for row in self._db.execute(
+                "SELECT r.run_id FROM runs r JOIN cells c ON c.run_id = r.run_id WHERE c.cell = ? "
+                "ORDER BY r.started DESC, r.run_id DESC LIMIT ?",
+                (key, -1 if last is None else last),
+            )
+        ]
         records = []
         for run_id in reversed(run_ids):
-            results = self._db.execute(f"SELECT {RESULT_COLUMNS} FROM results x WHERE "
-                                       "x.run_id = ? AND x.cell = ? ORDER BY x.rowid",
-                                       (run_id, key))
-            records.append(RunRecord(self._run_info(run_id), (self._cell_info(run_id, key),),
-                                     tuple(map(_result, results))))
+            results = self._db.execute(
+                f"SELECT {RESULT_COLUMNS} FROM results x WHERE "
+                "x.run_id = ? AND x.cell = ? ORDER BY x.rowid",
+                (run_id, key),
+            )
+            records.append(
+                RunRecord(
+                    self._run_info(run_id),
+                    (self._cell_info(run_id, key),),
+                    tuple(map(_result, results)),
+                )
+            )
         return records
 
-    def case_history(self, test: str, cell: str | None = None,
-                     variants: tuple[tuple[str, str], ...] = (),
-                     last: int | None = None) -> list[CaseRun]:
+    def case_history(
+        self,
+        test: str,
+        cell: str | None = None,
+        variants: tuple[tuple[str, str], ...] = (),
+        last: int | None = None,
+    ) -> list[CaseRun]:
         """Every run of one case, grouped per cell (cells in key order), oldest run first.
 
         `test` is 'suite/case' ('fault/fault/sigbus_beyond_eof_ext4', 'boot/boot') or the case
@@ -211,43 +324,93 @@ class HistoryStore:
             "JOIN cells c ON c.run_id = x.run_id AND c.cell = x.cell "
             "JOIN runs r ON r.run_id = x.run_id "
             f"WHERE {' AND '.join(where)} "
-            "ORDER BY c.cell, r.started, r.run_id, x.attempt", params)
+            "ORDER BY c.cell, r.started, r.run_id, x.attempt",
+            params,
+        )
         results = [_result(row) for row in rows]
         tests = sorted({r.test for r in results})
         if len(tests) > 1:
-            raise UsageError(f"{test!r} names {len(tests)} cases: {', '.join(tests)}; "
-                             "give one as suite/case")
-        history = [CaseRun(self._run_info(run_id), self._cell_info(run_id, key), tuple(rows))
-                   for (key, run_id), rows in groupby(results, key=lambda r: (r.cell, r.run_id))]
+            raise UsageError(
+                f"{test!r} names {len(tests)} cases: {', '.join(tests)}; give one as suite/case"
+            )
+        history = [
+            CaseRun(self._run_info(run_id), self._cell_info(run_id, key), tuple(rows))
+            for (key, run_id), rows in groupby(results, key=lambda r: (r.cell, r.run_id))
+        ]
         if last is None:
             return history
-        return [run for _, per_cell in groupby(history, key=lambda r: r.cell.key)
-                for run in list(per_cell)[-last:]]
+        return [
+            run
+            for _, per_cell in groupby(history, key=lambda r: r.cell.key)
+            for run in list(per_cell)[-last:]
+        ]
 
     def _run_info(self, run_id: str) -> RunInfo:
-        return _run(self._db.execute(f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.run_id = ?",
-                                     (run_id,)).fetchone())
+        return _run(
+            self._db.execute(
+                f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.run_id = ?", (run_id,)
+            ).fetchone()
+        )
 
     def _cell_info(self, run_id: str, key: str) -> CellInfo:
-        return _cell(self._db.execute(f"SELECT {CELL_COLUMNS} FROM cells c "
-                                      "WHERE c.run_id = ? AND c.cell = ?",
-                                      (run_id, key)).fetchone())
-
-def _run(row) -> RunInfo:
-    return RunInfo(row[0], row[1], row[2], row[3], row[6], bool(row[7]), matrix=row[4],
-                   host=row[5])
-
-
-def _cell(row) -> CellInfo:
-    identity = KernelIdentity(source=row[3], series=row[4], patches_hash=row[5],
-                              config_hash=row[6], build_id=row[7], release=row[8])
-    return CellInfo(run_id=row[0], key=row[1], kernel=row[2], identity=identity, arch=row[9],
-                    mmu=row[10], pressure=row[11], seed=row[12], duration_s=row[13],
-                    build_state=row[14], build_log=row[15], console_log=row[16],
-                    kernel_log=row[17])
+        return _cell(
+            self._db.execute(
+                f"SELECT {CELL_COLUMNS} FROM cells c WHERE c.run_id = ? AND c.cell = ?",
+                (run_id, key),
+            ).fetchone()
+        )
 
 
-def _result(row) -> ResultRow:
-    return ResultRow(run_id=row[0], cell=row[1], suite=row[2], case=row[3], attempt=row[4],
-                     state=row[5], duration_s=row[6], message=row[7], details=row[8],
-                     console_log=row[9], kernel_log=row[10])
+def _run(row: sqlite3.Row) -> RunInfo:
+    return RunInfo(
+        row["run_id"],
+        row["started"],
+        row["finished"],
+        row["kind"],
+        row["results_dir"],
+        bool(row["complete"]),
+        matrix=row["matrix"],
+        host=row["host"],
+    )
+
+
+def _cell(row: sqlite3.Row) -> CellInfo:
+    identity = KernelIdentity(
+        source=row["source"],
+        series=row["series"],
+        patches_hash=row["patches_hash"],
+        config_hash=row["config_hash"],
+        build_id=row["build_id"],
+        release=row["release"],
+    )
+    return CellInfo(
+        run_id=row["run_id"],
+        key=row["cell"],
+        kernel=row["kernel"],
+        identity=identity,
+        arch=row["arch"],
+        mmu=row["mmu"],
+        pressure=row["pressure"],
+        seed=row["seed"],
+        duration_s=row["duration_s"],
+        build_state=row["build_state"],
+        build_log=row["build_log"],
+        console_log=row["console_log"],
+        kernel_log=row["kernel_log"],
+    )
+
+
+def _result(row: sqlite3.Row) -> ResultRow:
+    return ResultRow(
+        run_id=row["run_id"],
+        cell=row["cell"],
+        suite=row["suite"],
+        case=row["case_name"],
+        attempt=row["attempt"],
+        state=row["state"],
+        duration_s=row["duration_s"],
+        message=row["message"],
+        details=row["details"],
+        console_log=row["console_log"],
+        kernel_log=row["kernel_log"],
+    )

@@ -10,10 +10,15 @@ from rich.text import Text
 from lab.history.classify import classify, describe, outcome_of
 from lab.history.compare import CaseChange, CrossArchTable
 from lab.history.model import CaseRun
-from lab.summary import STYLE
+from lab.terminal import STYLE
 
-CHANGE_STYLE = {"pass->fail": "bold red", "fail->pass": "green", "appeared": "cyan",
-                "disappeared": "yellow", "same": "dim"}
+CHANGE_STYLE = {
+    "pass->fail": "bold red",
+    "fail->pass": "green",
+    "appeared": "cyan",
+    "disappeared": "yellow",
+    "same": "dim",
+}
 
 
 def _state(state: str | None) -> str:
@@ -35,15 +40,21 @@ def case_history_view(test: str, history: list[CaseRun], last: int) -> Renderabl
             if len(states) > 1:
                 state += f" ({', '.join(states)})"
             message = next((a.message for a in run.attempts if a.message), "")
-            table.add_row(run.run.run_id, run.run.started.replace("T", " "),
-                          Text(run.cell.identity.label()), state,
-                          f"{sum(a.duration_s for a in run.attempts):.1f}s", Text(message[:80]))
+            table.add_row(
+                run.run.run_id,
+                run.run.started.replace("T", " "),
+                Text(run.cell.identity.label()),
+                state,
+                f"{sum(a.duration_s for a in run.attempts):.1f}s",
+                Text(message[:80]),
+            )
         parts += [table, Text(describe(classify([outcome_of(r) for r in runs]))), Text("")]
     return Group(*parts)
 
 
-def compare_view(run_a: str, run_b: str, changes: list[CaseChange],
-                 changed_only: bool) -> RenderableType:
+def compare_view(
+    run_a: str, run_b: str, changes: list[CaseChange], changed_only: bool
+) -> RenderableType:
     """Every (cell, case) in runs A and B, changes first, and the count of each kind."""
     table = Table(title=f"{run_a} (A) -> {run_b} (B)")
     for column in ("cell", "case", "A", "B", "change"):
@@ -52,8 +63,13 @@ def compare_view(run_a: str, run_b: str, changes: list[CaseChange],
         if changed_only and change.kind == "same":
             continue
         style = CHANGE_STYLE.get(change.kind, "magenta")
-        table.add_row(Text(change.cell), Text(f"{change.suite}/{change.case}"), _state(change.a),
-                      _state(change.b), f"[{style}]{change.kind}[/]")
+        table.add_row(
+            Text(change.cell),
+            Text(f"{change.suite}/{change.case}"),
+            _state(change.a),
+            _state(change.b),
+            f"[{style}]{change.kind}[/]",
+        )
     counts = Counter(change.kind for change in changes)
     summary = ", ".join(f"{n} {kind}" for kind, n in counts.items()) or "no cases"
     return Group(table, Text(summary))
@@ -62,12 +78,15 @@ def compare_view(run_a: str, run_b: str, changes: list[CaseChange],
 def cross_arch_view(run_id: str, table: CrossArchTable) -> RenderableType:
     """One run's cases per arch variant (with its page size), divergent rows first."""
     view = Table(title=f"{run_id} across arch variants")
-    for column in ("kernel", "pressure", "case", *(c.header for c in table.columns),
-                   "divergence"):
+    for column in ("kernel", "pressure", "case", *(c.header for c in table.columns), "divergence"):
         view.add_column(column)
     for row in table.rows:
-        view.add_row(Text(row.kernel), Text(row.condition), Text(f"{row.suite}/{row.case}"),
-                     *map(_state, row.states),
-                     "[bold red]divergence[/]" if row.divergent else "")
+        view.add_row(
+            Text(row.kernel),
+            Text(row.condition),
+            Text(f"{row.suite}/{row.case}"),
+            *map(_state, row.states),
+            "[bold red]divergence[/]" if row.divergent else "",
+        )
     summary = f"{len(table.divergent)} of {len(table.rows)} cases diverge between arch variants"
     return Group(view, Text(summary))

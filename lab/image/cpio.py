@@ -77,8 +77,21 @@ def write_cpio(out: BinaryIO, entries: list[Entry]) -> None:
 def _write_member(out: BinaryIO, ino: int, entry: Entry) -> None:
     name = entry.name.encode() + b"\0"
     nlink = 2 if stat.S_ISDIR(entry.mode) else 1
-    fields = (ino, entry.mode, 0, 0, nlink, 0, len(entry.data), 0, 0,
-              entry.rdev[0], entry.rdev[1], len(name), 0)
+    fields = (
+        ino,
+        entry.mode,
+        0,
+        0,
+        nlink,
+        0,
+        len(entry.data),
+        0,
+        0,
+        entry.rdev[0],
+        entry.rdev[1],
+        len(name),
+        0,
+    )
     header = b"070701" + b"".join(b"%08X" % v for v in fields)
     out.write(header + name)
     out.write(b"\0" * (-(len(header) + len(name)) % 4))

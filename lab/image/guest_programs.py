@@ -17,10 +17,15 @@ def compile_program(arch: ArchProfile, source: Path, name: str) -> Path:
     """Compile one C source into a static binary for `arch`; cached by content hash."""
     compiler = require(arch.compiler)
     inputs = [source, *headers_for(source)]
-    key = hashlib.sha256(b"\0".join([
-        *(f.read_bytes() for f in inputs), toolchain(arch).gcc.encode(),
-        " ".join(CFLAGS).encode(),
-    ])).hexdigest()[:16]
+    key = hashlib.sha256(
+        b"\0".join(
+            [
+                *(f.read_bytes() for f in inputs),
+                toolchain(arch).gcc.encode(),
+                " ".join(CFLAGS).encode(),
+            ]
+        )
+    ).hexdigest()[:16]
     out = paths.cache_dir("guest-bin", arch.name, key) / name
     if out.exists():
         return out
@@ -28,8 +33,9 @@ def compile_program(arch: ArchProfile, source: Path, name: str) -> Path:
     try:
         proc.run([compiler, *CFLAGS, "-o", str(tmp), str(source)])
     except proc.CommandError as e:
-        raise BuildError(f"guest program {source} does not build for {arch.name}:\n"
-                         f"{e.output[-3000:]}") from e
+        raise BuildError(
+            f"guest program {source} does not build for {arch.name}:\n{e.output[-3000:]}"
+        ) from e
     tmp.rename(out)
     return out
 

@@ -33,8 +33,10 @@ def client_key() -> Path:
     path = key_dir() / CLIENT_KEY
     if not path.exists():
         private = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-            serialization.NoEncryption())
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
         _publish(path, lambda tmp: tmp.write_bytes(private))
     return path
 
@@ -42,8 +44,9 @@ def client_key() -> Path:
 def client_public_key() -> str:
     """The client key's public line: 'ssh-ed25519 AAAA... faultlab'."""
     key = serialization.load_ssh_private_key(client_key().read_bytes(), password=None)
-    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
-                                           serialization.PublicFormat.OpenSSH)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
     return f"{public.decode()} {CLIENT_COMMENT}"
 
 
@@ -62,8 +65,9 @@ def host_public_key(arch: ArchProfile) -> str:
     for line in out.splitlines():
         if line.startswith("ssh-ed25519 "):
             return " ".join(line.split()[:2])
-    raise BuildError(f"dropbearkey -y printed no ssh-ed25519 public key for "
-                     f"{host_key(arch)}:\n{out}")
+    raise BuildError(
+        f"dropbearkey -y printed no ssh-ed25519 public key for {host_key(arch)}:\n{out}"
+    )
 
 
 def write_known_hosts(arch: ArchProfile, port: int, path: Path) -> Path:

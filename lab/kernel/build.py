@@ -18,22 +18,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from lab import paths, proc
 from lab.arch import ArchProfile, get_arch
-from lab.errors import BuildError, UsageError
+from lab.errors import BuildError, InfraError, UsageError
 from lab.kernel import config as kconfig
 from lab.kernel import coverage, extmod
+from lab.kernel.artifacts import ArtifactStore
 from lab.kernel.gitrepo import git, run_git
 from lab.kernel.inspect import check_identity, inspect_vmlinux
 from lab.kernel.series import Series, apply_series, load_series
 from lab.kernel.source import Source, resolve_source, source_slug
 from lab.kernel.toolchain import require, toolchain
 from lab.progress import note, step
-
-if TYPE_CHECKING:
-    from lab.runtime.store import ArtifactStore
 
 RECIPE_VERSION = 3  # bump when the way artifacts are made changes
 BUILD_TOOLS = ("make", "flex", "bison", "bc", "ccache", "git", "patch")  # and arch.compiler
@@ -57,8 +54,16 @@ class BuildRequest:
 
     def reproducer(self) -> str:
         """The lab command line that makes this build."""
-        argv = ["lab", "build", "--arch", self.arch.name, "--source", self.source,
-                "--flavour", self.flavour]
+        argv = [
+            "lab",
+            "build",
+            "--arch",
+            self.arch.name,
+            "--source",
+            self.source,
+            "--flavour",
+            self.flavour,
+        ]
         if self.series:
             argv += ["--series", str(self.series)]
         for frag in self.fragments:
@@ -138,6 +143,18 @@ def load_build(ref: str) -> KernelBuild:
     return KernelBuild(directory, json.loads((directory / "metadata.json").read_text()))
 
 
+def ensure_build(build_id: str, store: ArtifactStore | None) -> KernelBuild:
+    """The build from this machine's cache, or from the store into the cache."""
+    artifact = builds_root() / build_id
+    if not (artifact / "metadata.json").exists() and (
+        store is None or not store.fetch_build(build_id, artifact)
+    ):
+        raise InfraError(
+            f"kernel {build_id} is neither in {builds_root()} nor in the artifact store"
+        )
+    return load_build(str(artifact))
+
+
 @dataclass(frozen=True)
 class BuildTree:
     """A reusable source checkout and its out-of-tree object directory."""
@@ -207,7 +224,7 @@ def configure_kernel(request: BuildRequest) -> str:
         return prepared.config_text
 
 
-def build_kernel(request: BuildRequest, store: "ArtifactStore | None" = None) -> KernelBuild:
+def build_kernel(request: BuildRequest, store: ArtifactStore | None = None) -> KernelBuild:
     """Prepare the tree, configure, and build unless the artifact is cached here or, with
     a shared `store`, there (a build made here is then shared through it)."""
     arch = request.arch
@@ -219,15 +236,20 @@ def build_kernel(request: BuildRequest, store: "ArtifactStore | None" = None) ->
 
         config_sha256 = hashlib.sha256(config_text.encode()).hexdigest()
         module_dirs = extmod.module_dirs()
-        key = hashlib.sha256(json.dumps({
-            "lab_modules": extmod.sources_digest(module_dirs),
-            "recipe": RECIPE_VERSION,
-            "arch": arch.name,
-            "tree": tree_hash,
-            "config": config_sha256,
-            "toolchain": tools.as_dict(),
-            "targets": arch.build_targets,
-        }, sort_keys=True).encode()).hexdigest()
+        key = hashlib.sha256(
+            json.dumps(
+                {
+                    "lab_modules": extmod.sources_digest(module_dirs),
+                    "recipe": RECIPE_VERSION,
+                    "arch": arch.name,
+                    "tree": tree_hash,
+                    "config": config_sha256,
+                    "toolchain": tools.as_dict(),
+                    "targets": arch.build_targets,
+                },
+                sort_keys=True,
+            ).encode()
+        ).hexdigest()
         artifact = builds_root() / key[:16]
         if (artifact / "metadata.json").exists():
             note(f"{arch.name} kernel {key[:16]} is cached: {artifact}")
@@ -241,8 +263,9 @@ def build_kernel(request: BuildRequest, store: "ArtifactStore | None" = None) ->
         start = time.monotonic()
         log = tree.root / "build.log"
         make(tree, arch, [*arch.build_targets, "modules"], log, jobs=request.jobs)
-        lab_modules = extmod.build_modules(make_command(tree, arch, [], request.jobs),
-                                           make_env(), tree.root, module_dirs, log)
+        lab_modules = extmod.build_modules(
+            make_command(tree, arch, [], request.jobs), make_env(), tree.root, module_dirs, log
+        )
         timings["build_s"] = time.monotonic() - start
 
         metadata = {
@@ -305,8 +328,17 @@ def prepare_tree(src: Path, repo: Path, commit: str) -> None:
 def make_command(tree: BuildTree, arch: ArchProfile, targets: list[str], jobs: int) -> list[str]:
     """The make command line for this tree and arch."""
     cross = f"CROSS_COMPILE={arch.cross_prefix}" if arch.cross_prefix else "CROSS_COMPILE="
-    return ["make", "-C", str(tree.src), f"O={tree.out}", f"ARCH={arch.kernel_arch}", cross,
-            f"CC=ccache {arch.compiler}", f"-j{jobs}", *targets]
+    return [
+        "make",
+        "-C",
+        str(tree.src),
+        f"O={tree.out}",
+        f"ARCH={arch.kernel_arch}",
+        cross,
+        f"CC=ccache {arch.compiler}",
+        f"-j{jobs}",
+        *targets,
+    ]
 
 
 def make_env() -> dict[str, str]:
@@ -326,15 +358,25 @@ def make_env() -> dict[str, str]:
     }
 
 
-def configure(tree: BuildTree, arch: ArchProfile, flavour: str,
-              fragments: tuple[Path, ...]) -> str:
+def configure(tree: BuildTree, arch: ArchProfile, flavour: str, fragments: tuple[Path, ...]) -> str:
     """Base config + fragments + olddefconfig, verified; returns the final .config."""
     tree.out.mkdir(exist_ok=True)
     base = kconfig.base_target(arch, flavour)
     make_quiet(tree, arch, [base])
     merge = tree.src / "scripts" / "kconfig" / "merge_config.sh"
-    proc.run(["sh", str(merge), "-m", "-O", str(tree.out), str(tree.out / ".config"),
-              *map(str, fragments)], cwd=tree.src, env=make_env())
+    proc.run(
+        [
+            "sh",
+            str(merge),
+            "-m",
+            "-O",
+            str(tree.out),
+            str(tree.out / ".config"),
+            *map(str, fragments),
+        ],
+        cwd=tree.src,
+        env=make_env(),
+    )
     make_quiet(tree, arch, ["olddefconfig"])
     config_text = (tree.out / ".config").read_text()
     kconfig.verify_config(tree.src, fragments, config_text)
@@ -353,15 +395,19 @@ def make_quiet(tree: BuildTree, arch: ArchProfile, targets: list[str]) -> None:
 def make(tree: BuildTree, arch: ArchProfile, targets: list[str], log: Path, jobs: int) -> None:
     """The long build, logged to `log`, with a progress line every 30 seconds."""
     argv = make_command(tree, arch, targets, jobs)
-    with step(f"building {arch.name} kernel ({' '.join(targets)}), log: {log}"), \
-            open(log, "w") as logf:
+    with (
+        step(f"building {arch.name} kernel ({' '.join(targets)}), log: {log}"),
+        open(log, "w") as logf,
+    ):
         logf.write(shlex.join(argv) + "\n")
         logf.flush()
-        process = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, env=make_env())
+        process = subprocess.Popen(
+            argv, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=make_env()
+        )
         done = threading.Event()
-        reporter = threading.Thread(target=_report_progress, args=(log, done, arch.name),
-                                    daemon=True)
+        reporter = threading.Thread(
+            target=_report_progress, args=(log, done, arch.name), daemon=True
+        )
         reporter.start()
         try:
             returncode = process.wait()
@@ -371,8 +417,11 @@ def make(tree: BuildTree, arch: ArchProfile, targets: list[str], log: Path, jobs
                 process.wait()
             done.set()
         if returncode != 0:
-            raise BuildError(f"{arch.name} kernel build failed; log: {log}\n"
-                             + build_errors(log.read_text(errors="replace")))
+            raise BuildError(
+                f"{arch.name} kernel build failed\n"
+                + build_errors(log.read_text(errors="replace")),
+                log=log,
+            )
 
 
 def _report_progress(log: Path, done: threading.Event, name: str) -> None:
@@ -381,20 +430,32 @@ def _report_progress(log: Path, done: threading.Event, name: str) -> None:
         lines = log.read_text(errors="replace").splitlines()
         compiled = sum(1 for line in lines if line.startswith("  CC"))
         last = lines[-1].strip() if lines else ""
-        note(f"building {name}: {compiled} files compiled in {time.monotonic() - start:.0f}s,"
-             f" now: {last}")
+        note(
+            f"building {name}: {compiled} files compiled in {time.monotonic() - start:.0f}s,"
+            f" now: {last}"
+        )
 
 
 def build_errors(log_text: str) -> str:
     """The compiler and make error lines of a failed build (at most 30)."""
-    lines = [line for line in log_text.splitlines()
-             if ": error:" in line or (line.startswith("make") and "Error" in line)
-             or "undefined reference" in line]
+    lines = [
+        line
+        for line in log_text.splitlines()
+        if ": error:" in line
+        or (line.startswith("make") and "Error" in line)
+        or "undefined reference" in line
+    ]
     return "\n".join(lines[:30]) or "\n".join(log_text.splitlines()[-30:])
 
 
-def collect_artifacts(tree: BuildTree, arch: ArchProfile, artifact: Path, metadata: dict,
-                      log: Path, lab_modules: list[Path]) -> KernelBuild:
+def collect_artifacts(
+    tree: BuildTree,
+    arch: ArchProfile,
+    artifact: Path,
+    metadata: dict,
+    log: Path,
+    lab_modules: list[Path],
+) -> KernelBuild:
     """Copy the build's outputs into a temporary directory, then rename it into place."""
     identity = inspect_vmlinux(tree.out / "vmlinux")
     check_identity(identity, arch, tree.out / "vmlinux")
@@ -412,8 +473,12 @@ def collect_artifacts(tree: BuildTree, arch: ArchProfile, artifact: Path, metada
         coverage.collect_notes(tree.src, tree.out, tmp)
     modules = tmp / "modules"
     modules.mkdir()
-    install = [*make_command(tree, arch, ["modules_install"], 1),
-               f"INSTALL_MOD_PATH={modules}", "INSTALL_MOD_STRIP=1", "DEPMOD=true"]
+    install = [
+        *make_command(tree, arch, ["modules_install"], 1),
+        f"INSTALL_MOD_PATH={modules}",
+        "INSTALL_MOD_STRIP=1",
+        "DEPMOD=true",
+    ]
     proc.run(install, env=make_env())
     extmod.install_modules(make_command(tree, arch, [], 1), make_env(), lab_modules, modules)
     metadata |= {

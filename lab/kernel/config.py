@@ -59,8 +59,7 @@ def fragments_for(arch: ArchProfile, extra: tuple[Path, ...] = ()) -> tuple[Path
     for frag in extra:
         if not frag.is_file():
             raise UsageError(f"config fragment {frag} not found")
-    return (paths.CONFIGS_DIR / "common.config", paths.CONFIGS_DIR / arch.config_fragment,
-            *extra)
+    return (paths.CONFIGS_DIR / "common.config", paths.CONFIGS_DIR / arch.config_fragment, *extra)
 
 
 def parse_config(text: str) -> dict[str, str]:
@@ -105,7 +104,7 @@ def kconfig_dependencies(source_tree: Path, symbol: str) -> str:
         lines = kconfig.read_text(errors="replace").splitlines()
         for i, line in enumerate(lines):
             if entry.match(line):
-                for follow in lines[i + 1:i + 40]:
+                for follow in lines[i + 1 : i + 40]:
                     if re.match(r"^\s*(?:menu)?config\s|^\s*(?:endmenu|endif|choice)\b", follow):
                         break
                     if m := re.match(r"^\s*depends on\s+(.*)", follow):
@@ -117,6 +116,5 @@ def verify_config(source_tree: Path, fragments: tuple[Path, ...], final_config: 
     """Raise ConfigError naming every requested option the final config dropped."""
     dropped = dropped_options(fragments, final_config)
     if dropped:
-        lines = [d.describe(kconfig_dependencies(source_tree, d.requested.symbol))
-                 for d in dropped]
+        lines = [d.describe(kconfig_dependencies(source_tree, d.requested.symbol)) for d in dropped]
         raise ConfigError("olddefconfig dropped requested options:\n  " + "\n  ".join(lines))

@@ -16,8 +16,9 @@ def instrument(src: Path) -> None:
     the tree hash, and the build id, differ from the plain build's)."""
     for directory in INSTRUMENTED:
         makefile = src / directory / "Makefile"
-        makefile.write_text(makefile.read_text() + "\n# faultlab coverage build\n"
-                            "GCOV_PROFILE := y\n")
+        makefile.write_text(
+            makefile.read_text() + "\n# faultlab coverage build\nGCOV_PROFILE := y\n"
+        )
     commit_all(src, "faultlab: gcov profiling for " + ", ".join(INSTRUMENTED))
 
 

@@ -23,8 +23,9 @@ def module_dirs(root: Path = paths.TESTSUITES_DIR) -> list[Path]:
 
 def module_inputs(directory: Path) -> list[Path]:
     """A module's files and the headers it shares with its suite (../*.h)."""
-    return sorted([*(p for p in directory.rglob("*") if p.is_file()),
-                   *directory.parent.glob("*.h")])
+    return sorted(
+        [*(p for p in directory.rglob("*") if p.is_file()), *directory.parent.glob("*.h")]
+    )
 
 
 def sources_digest(dirs: list[Path]) -> dict[str, str]:
@@ -51,8 +52,9 @@ def staged(tree_root: Path, directory: Path) -> Path:
     return suite / directory.name
 
 
-def build_modules(make_argv: list[str], env: dict[str, str], tree_root: Path,
-                  dirs: list[Path], log: Path) -> list[Path]:
+def build_modules(
+    make_argv: list[str], env: dict[str, str], tree_root: Path, dirs: list[Path], log: Path
+) -> list[Path]:
     """Build each module against the kernel just built (`make_argv`: its make command
     without targets); the staged folders, for install_modules()."""
     built = []
@@ -62,24 +64,42 @@ def build_modules(make_argv: list[str], env: dict[str, str], tree_root: Path,
         with open(log, "a") as f:
             f.write(result.stdout)
         if result.returncode != 0:
-            errors = [line for line in result.stdout.splitlines()
-                      if ": error:" in line or ": warning:" in line]
-            raise BuildError(f"lab module {directory} does not build; log: {log}\n"
-                             + "\n".join(errors[:30] or result.stdout.splitlines()[-30:]))
+            errors = [
+                line
+                for line in result.stdout.splitlines()
+                if ": error:" in line or ": warning:" in line
+            ]
+            raise BuildError(
+                f"lab module {directory} does not build\n"
+                + "\n".join(errors[:30] or result.stdout.splitlines()[-30:]),
+                log=log,
+            )
         built.append(stage)
     return built
 
 
-def install_modules(make_argv: list[str], env: dict[str, str], staged_dirs: list[Path],
-                    dest: Path) -> None:
+def install_modules(
+    make_argv: list[str], env: dict[str, str], staged_dirs: list[Path], dest: Path
+) -> None:
     """Install the built modules with the kernel's, under dest/lib/modules/<release>/extra/
     (the folder named explicitly: kbuild's default for external modules became updates/)."""
     for stage in staged_dirs:
-        proc.run([*make_argv, f"M={stage}", "modules_install", f"INSTALL_MOD_PATH={dest}",
-                  f"INSTALL_MOD_DIR={INSTALL_DIR}", "INSTALL_MOD_STRIP=1", "DEPMOD=true"],
-                 env=env)
+        proc.run(
+            [
+                *make_argv,
+                f"M={stage}",
+                "modules_install",
+                f"INSTALL_MOD_PATH={dest}",
+                f"INSTALL_MOD_DIR={INSTALL_DIR}",
+                "INSTALL_MOD_STRIP=1",
+                "DEPMOD=true",
+            ],
+            env=env,
+        )
         names = [ko.name for ko in stage.glob("*.ko")]
         missing = [n for n in names if not list(dest.glob(f"lib/modules/*/{INSTALL_DIR}/{n}"))]
         if missing:
-            raise BuildError(f"lab module {', '.join(missing)} was not installed under "
-                             f"{dest}/lib/modules/<release>/{INSTALL_DIR}/")
+            raise BuildError(
+                f"lab module {', '.join(missing)} was not installed under "
+                f"{dest}/lib/modules/<release>/{INSTALL_DIR}/"
+            )

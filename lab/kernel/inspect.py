@@ -60,6 +60,6 @@ def _read_symbol_string(elf: ELFFile, name: str) -> str:
     for section in elf.iter_sections():
         start = section["sh_addr"]
         if section["sh_type"] != "SHT_NOBITS" and start <= addr < start + section["sh_size"]:
-            data = section.data()[addr - start: addr - start + 512]
+            data = section.data()[addr - start : addr - start + 512]
             return data.split(b"\0", 1)[0].decode(errors="replace")
     return ""

@@ -95,8 +95,9 @@ def apply_series(tree: Path, series: Series) -> None:
     for patch in series.patches:
         result = run_git(tree, "apply", "--index", f"-p{patch.strip}", str(patch.path))
         if result.returncode != 0:
-            raise PatchError(_describe_failure(tree, patch.name, patch.path, patch.strip,
-                                               result.stdout))
+            raise PatchError(
+                _describe_failure(tree, patch.name, patch.path, patch.strip, result.stdout)
+            )
         if run_git(tree, "diff", "--cached", "--quiet").returncode == 0:
             raise PatchError(f"patch {patch.name} changes nothing (empty or already applied)")
         git(tree, "commit", "-q", "--no-verify", "-m", _subject(patch.path) or patch.name)
@@ -109,16 +110,20 @@ def _apply_mbox(tree: Path, mbox: Path) -> None:
     failing = re.search(r"Patch failed at (\d+) (.*)", result.stdout)
     name = f"{mbox.name} patch {failing.group(1)} ({failing.group(2)})" if failing else mbox.name
     rebase_patch = tree / ".git" / "rebase-apply" / "patch"
-    detail = (_describe_failure(tree, name, rebase_patch, 1, result.stdout)
-              if rebase_patch.exists() else f"patch {name} does not apply:\n{result.stdout}")
+    detail = (
+        _describe_failure(tree, name, rebase_patch, 1, result.stdout)
+        if rebase_patch.exists()
+        else f"patch {name} does not apply:\n{result.stdout}"
+    )
     run_git(tree, "am", "--abort")
     raise PatchError(detail)
 
 
 def _describe_failure(tree: Path, name: str, patch_path: Path, strip: int, git_output: str) -> str:
     """Name the files and hunks that fail, from GNU patch's dry run."""
-    dry = proc.run(["patch", f"-p{strip}", "--dry-run", "-f", "-i", str(patch_path)],
-                   cwd=tree, check=False).stdout
+    dry = proc.run(
+        ["patch", f"-p{strip}", "--dry-run", "-f", "-i", str(patch_path)], cwd=tree, check=False
+    ).stdout
     failures = hunk_failures(dry)
     lines = [f"patch {name} does not apply:"]
     lines += [f"  {f}" for f in failures] or [f"  {line}" for line in git_output.splitlines()]

@@ -55,8 +55,10 @@ def resolve_source(spec: str) -> Source:
     sources = named_sources()
     if spec not in sources:
         known = ", ".join(sources)
-        raise UsageError(f"unknown kernel source {spec!r}; named sources: {known}; "
-                         "or use git:PATH[@REV] or dir:PATH")
+        raise UsageError(
+            f"unknown kernel source {spec!r}; named sources: {known}; "
+            "or use git:PATH[@REV] or dir:PATH"
+        )
     return _tarball_source(spec, sources[spec])
 
 
@@ -68,15 +70,16 @@ def _tarball_source(name: str, entry: dict) -> Source:
     stat = tarball.stat()
     key = hashlib.sha256(f"{tarball}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
     final = paths.cache_dir("sources") / f"{name}-{key}"
-    if not (final / ".git").exists():
-        with step(f"unpacking {tarball.name} into the cache"):
-            tmp = final.with_name(final.name + ".tmp")
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir()
-            proc.run(["tar", "-xf", str(tarball), "-C", str(tmp), "--strip-components=1"])
-            init_repo(tmp)
-            commit_all(tmp, f"{name}: {tarball.name}", force=True)
-            tmp.rename(final)
+    with paths.cache_lock(f"source-{final.name}"):
+        if not (final / ".git").exists():
+            with step(f"unpacking {tarball.name} into the cache"):
+                tmp = final.with_name(final.name + ".tmp")
+                shutil.rmtree(tmp, ignore_errors=True)
+                tmp.mkdir()
+                proc.run(["tar", "-xf", str(tarball), "-C", str(tmp), "--strip-components=1"])
+                init_repo(tmp)
+                commit_all(tmp, f"{name}: {tarball.name}", force=True)
+                tmp.rename(final)
     return Source(name, final, git(final, "rev-parse", "HEAD"))
 
 
@@ -86,8 +89,9 @@ def _git_source(spec: str, path: Path, rev: str) -> Source:
     commit = git(path, "rev-parse", "--verify", f"{rev}^{{commit}}", check=False)
     if not commit or " " in commit:
         raise UsageError(f"{spec}: revision {rev!r} not found in {path}")
-    mirror = paths.cache_dir("sources") / ("git-" + hashlib.sha256(str(path.resolve()).encode())
-                                           .hexdigest()[:12])
+    mirror = paths.cache_dir("sources") / (
+        "git-" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+    )
     if not (mirror / "HEAD").exists():
         tmp = mirror.with_name(mirror.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -100,8 +104,9 @@ def _git_source(spec: str, path: Path, rev: str) -> Source:
 def _dir_source(spec: str, path: Path) -> Source:
     if not path.is_dir():
         raise UsageError(f"{spec}: {path} is not a directory")
-    mirror = paths.cache_dir("sources") / ("dir-" + hashlib.sha256(str(path.resolve()).encode())
-                                           .hexdigest()[:12])
+    mirror = paths.cache_dir("sources") / (
+        "dir-" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+    )
     mirror.mkdir(exist_ok=True)
     if not (mirror / ".git").exists():
         init_repo(mirror)

@@ -5,15 +5,14 @@ from dataclasses import dataclass
 from functools import cache
 
 from lab import proc
-from lab.arch import ArchProfile
+from lab.arch import ARCHES, ArchProfile
 from lab.errors import UsageError
 
-# Debian package for each host program the lab runs.
+# Debian package for each host program the lab runs (an arch's compiler and QEMU: its
+# profile says).
 PROVIDERS = {
-    "x86_64-linux-gnu-gcc": "gcc (build-essential)",
-    "powerpc64-linux-gnu-gcc": "gcc-powerpc64-linux-gnu (and libc6-dev-ppc64-cross)",
-    "qemu-system-x86_64": "qemu-system-x86",
-    "qemu-system-ppc64": "qemu-system-ppc",
+    **{arch.compiler: arch.compiler_package for arch in ARCHES.values()},
+    **{arch.qemu_binary: arch.qemu_package for arch in ARCHES.values()},
     "ccache": "ccache",
     "make": "make (build-essential)",
     "gcc": "gcc (build-essential)",
@@ -51,8 +50,9 @@ def require(program: str) -> str:
     found = shutil.which(program)
     if not found:
         package = PROVIDERS.get(program, "?")
-        raise UsageError(f"{program} not found; install the Debian package {package} "
-                         "(or run `make deps`)")
+        raise UsageError(
+            f"{program} not found; install the Debian package {package} (or run `make deps`)"
+        )
     return found
 
 

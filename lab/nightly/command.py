@@ -12,7 +12,7 @@ from lab.progress import note
 from lab.report.collect import collect_report
 from lab.report.terminal import summary_view
 from lab.report.write import write_report
-from lab.runtime.base import Runtime
+from lab.run.jobs import Runtime
 from lab.terminal import console
 
 
@@ -22,9 +22,9 @@ class NightlyJob:
 
     matrix: Path
     options: NightlyOptions
+    runtime: Runtime  # where its jobs run: here, or on a worker pool
     history: Path | None = None  # default: the matrix's, else the user's history
     keep: int = 30  # nights whose results directories are kept
-    runtime: Runtime | None = None  # where its jobs run (None: here)
 
 
 def nightly(job: NightlyJob) -> int:

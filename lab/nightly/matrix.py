@@ -47,12 +47,18 @@ from lab.history.model import cell_key, kernel_name
 from lab.kernel.build import BuildRequest
 from lab.kernel.series import load_series
 from lab.kernel.source import named_sources
-from lab.pressure import load_profiles
-from lab.suites import parse_duration, select_suites
+from lab.suites.catalogue import select_suites
+from lab.suites.knobs import parse_duration
+from lab.suites.profiles import load_profiles
 
 DEFAULT_MATRIX = paths.KERNELS_DIR / "nightly.toml"
-SETTINGS = {"arches": list(VARIANTS), "suites": "all", "pressure": ["none"], "duration": "0",
-            "repeat": 1}
+SETTINGS = {
+    "arches": list(VARIANTS),
+    "suites": "all",
+    "pressure": ["none"],
+    "duration": "0",
+    "repeat": 1,
+}
 TOP_KEYS = {"name", "history", "defaults", "kernels", "cells"}
 KERNEL_KEYS = {"name", "source", "series", *SETTINGS}
 CELL_KEYS = {"kernel", "arch", "pressure", "suites", "duration", "repeat", "series"}
@@ -77,8 +83,9 @@ class BuildSpec:
 
     def request(self, **options) -> BuildRequest:
         """The BuildRequest that makes it (options: flavour, jobs, ...)."""
-        return BuildRequest(arch=get_arch(self.arch), source=self.source,
-                            series=series_path(self.series), **options)
+        return BuildRequest(
+            arch=get_arch(self.arch), source=self.source, series=series_path(self.series), **options
+        )
 
 
 @dataclass(frozen=True)
@@ -179,8 +186,13 @@ def parse_settings(entry: dict, profiles: tuple[str, ...]) -> Settings:
     repeat = entry["repeat"]
     if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 1:
         raise UsageError(f"repeat must be a whole number of at least 1, not {repeat!r}")
-    return Settings(variants, tuple(s.name for s in select_suites(spec)), pressure,
-                    parse_duration(str(entry["duration"])), repeat)
+    return Settings(
+        variants,
+        tuple(s.name for s in select_suites(spec)),
+        pressure,
+        parse_duration(str(entry["duration"])),
+        repeat,
+    )
 
 
 def kernel_cells(entry: dict, defaults: dict, profiles: tuple[str, ...]) -> list[Cell]:
@@ -189,8 +201,9 @@ def kernel_cells(entry: dict, defaults: dict, profiles: tuple[str, ...]) -> list
     if source is None:
         raise UsageError("a kernel needs a source")
     if source not in named_sources():
-        raise UsageError(f"unknown kernel source {source!r}; named sources: "
-                         f"{', '.join(named_sources())}")
+        raise UsageError(
+            f"unknown kernel source {source!r}; named sources: {', '.join(named_sources())}"
+        )
     settings = parse_settings({**defaults, **entry}, profiles)
     name = entry.get("name", source)
     cells = []
@@ -198,18 +211,32 @@ def kernel_cells(entry: dict, defaults: dict, profiles: tuple[str, ...]) -> list
         if series:
             load_series(series_path(series))
         for variant in settings.variants:
-            cells += [Cell(kernel_name(name, series), source, series, variant.arch, variant.mmu,
-                           pressure, settings.suites, settings.duration_s, settings.repeat)
-                      for pressure in settings.pressure]
+            cells += [
+                Cell(
+                    kernel_name(name, series),
+                    source,
+                    series,
+                    variant.arch,
+                    variant.mmu,
+                    pressure,
+                    settings.suites,
+                    settings.duration_s,
+                    settings.repeat,
+                )
+                for pressure in settings.pressure
+            ]
     return cells
 
 
-def extra_cell(entry: dict, kernels: dict[str, tuple[Cell, dict]],
-               profiles: tuple[str, ...]) -> Cell:
+def extra_cell(
+    entry: dict, kernels: dict[str, tuple[Cell, dict]], profiles: tuple[str, ...]
+) -> Cell:
     """One [[cells]] entry: a kernel named by [[kernels]] on one arch variant."""
     if entry.get("kernel") not in kernels:
-        raise UsageError(f"unknown kernel {entry.get('kernel')!r}; the [[kernels]] entries "
-                         f"make {', '.join(kernels)}")
+        raise UsageError(
+            f"unknown kernel {entry.get('kernel')!r}; the [[kernels]] entries "
+            f"make {', '.join(kernels)}"
+        )
     for key in ("arch", "pressure"):
         if not isinstance(entry.get(key), str):
             raise UsageError(f"a cell needs one {key} (a string)")
@@ -221,9 +248,16 @@ def extra_cell(entry: dict, kernels: dict[str, tuple[Cell, dict]],
         raise UsageError(f"a cell's series is one folder (a string), not {series!r}")
     if series:
         load_series(series_path(series))
-    return replace(template, arch=variant.arch, mmu=variant.mmu, pressure=entry["pressure"],
-                   suites=parsed.suites, duration_s=parsed.duration_s, repeat=parsed.repeat,
-                   series=series)
+    return replace(
+        template,
+        arch=variant.arch,
+        mmu=variant.mmu,
+        pressure=entry["pressure"],
+        suites=parsed.suites,
+        duration_s=parsed.duration_s,
+        repeat=parsed.repeat,
+        series=series,
+    )
 
 
 def load_matrix(path: Path = DEFAULT_MATRIX) -> Matrix:
@@ -242,8 +276,12 @@ def load_matrix(path: Path = DEFAULT_MATRIX) -> Matrix:
     kernels: dict[str, tuple[Cell, dict]] = {}
     for index, entry in enumerate(data.get("kernels", []), 1):
         label = f"[[kernels]] #{index}"
-        with _entry(path, f"{label} ({entry.get('name') or entry.get('source')})"
-                    if isinstance(entry, dict) else label):
+        with _entry(
+            path,
+            f"{label} ({entry.get('name') or entry.get('source')})"
+            if isinstance(entry, dict)
+            else label,
+        ):
             _check_keys(entry, KERNEL_KEYS)
             made = kernel_cells(entry, defaults, profiles)
             twice = sorted({c.kernel for c in made} & set(kernels))
@@ -264,5 +302,9 @@ def load_matrix(path: Path = DEFAULT_MATRIX) -> Matrix:
     if not cells:
         raise UsageError(f"{path}: the matrix has no cells: add [[kernels]] entries")
     history = data.get("history")
-    return Matrix(data.get("name", path.stem), path, tuple(cells.values()),
-                  path.parent / Path(history).expanduser() if history else None)
+    return Matrix(
+        data.get("name", path.stem),
+        path,
+        tuple(cells.values()),
+        path.parent / Path(history).expanduser() if history else None,
+    )

@@ -71,8 +71,10 @@ class DiskUsage:
     free: int
 
     def describe(self) -> str:
-        return (f"disk: results {human(self.results)}, kernel builds {human(self.builds)}, "
-                f"history {human(self.history)}; {human(self.free)} free")
+        return (
+            f"disk: results {human(self.results)}, kernel builds {human(self.builds)}, "
+            f"history {human(self.history)}; {human(self.free)} free"
+        )
 
 
 def tree_bytes(root: Path) -> int:
@@ -89,9 +91,12 @@ def tree_bytes(root: Path) -> int:
 
 def disk_usage(results_root: Path, history: Path) -> DiskUsage:
     cache = paths.cache_root()
-    return DiskUsage(tree_bytes(results_root), tree_bytes(cache / "builds"),
-                     history.stat().st_size if history.exists() else 0,
-                     shutil.disk_usage(cache).free)
+    return DiskUsage(
+        tree_bytes(results_root),
+        tree_bytes(cache / "builds"),
+        history.stat().st_size if history.exists() else 0,
+        shutil.disk_usage(cache).free,
+    )
 
 
 def human(size: int) -> str:

@@ -41,9 +41,12 @@ def load(directory: Path) -> PeerBuild | None:
 def read(directory: Path) -> PeerBuild:
     """The cache entry in `directory`."""
     data = json.loads((directory / MANIFEST).read_text())
-    return PeerBuild({name: directory / "bin" / name for name in data["binaries"]},
-                     data["absent"], data["build_s"],
-                     {name: directory / "root" / name for name in data.get("libraries", ())})
+    return PeerBuild(
+        {name: directory / "bin" / name for name in data["binaries"]},
+        data["absent"],
+        data["build_s"],
+        {name: directory / "root" / name for name in data.get("libraries", ())},
+    )
 
 
 def check_binary(path: Path, arch: ArchProfile, libraries: Collection[str] = ()) -> None:
@@ -52,18 +55,24 @@ def check_binary(path: Path, arch: ArchProfile, libraries: Collection[str] = ())
     with open(path, "rb") as f:
         elf = ELFFile(f)
         machine, big_endian = elf["e_machine"], not elf.little_endian
-        interp = next((seg.get_interp_name() for seg in elf.iter_segments()
-                       if seg["p_type"] == "PT_INTERP"), "")
+        interp = next(
+            (seg.get_interp_name() for seg in elf.iter_segments() if seg["p_type"] == "PT_INTERP"),
+            "",
+        )
     if (machine, big_endian) != (arch.elf_machine, arch.big_endian):
-        raise BuildError(f"{path} is an {machine} {'big' if big_endian else 'little'}-endian "
-                         f"file, not one for {arch.name}")
+        raise BuildError(
+            f"{path} is an {machine} {'big' if big_endian else 'little'}-endian "
+            f"file, not one for {arch.name}"
+        )
     if interp and interp.lstrip("/") not in libraries:
-        raise BuildError(f"{path} is dynamically linked, and its interpreter {interp} is not "
-                         "shipped with it")
+        raise BuildError(
+            f"{path} is dynamically linked, and its interpreter {interp} is not shipped with it"
+        )
 
 
-def store(arch: ArchProfile, staging: Path, directory: Path, build: PeerBuild,
-          inputs: dict) -> PeerBuild:
+def store(
+    arch: ArchProfile, staging: Path, directory: Path, build: PeerBuild, inputs: dict
+) -> PeerBuild:
     """Check and copy the binaries and libraries into `staging`, write the manifest, rename
     it to `directory`."""
     for path in [*build.binaries.values(), *build.libraries.values()]:
@@ -75,9 +84,13 @@ def store(arch: ArchProfile, staging: Path, directory: Path, build: PeerBuild,
     for name, path in build.libraries.items():
         (staging / "root" / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, staging / "root" / name)
-    manifest = {"binaries": sorted(build.binaries), "absent": build.absent,
-                "build_s": round(build.build_s, 1), "libraries": sorted(build.libraries),
-                "inputs": inputs}
+    manifest = {
+        "binaries": sorted(build.binaries),
+        "absent": build.absent,
+        "build_s": round(build.build_s, 1),
+        "libraries": sorted(build.libraries),
+        "inputs": inputs,
+    }
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     try:
         staging.rename(directory)

@@ -36,9 +36,15 @@ def build(arch: ArchProfile, kernel: KernelBuild, binaries: tuple[str, ...]) -> 
     """The requested selftest binaries for `arch`, from `kernel`'s source (cached)."""
     tools = _host_tools(arch)
     commit = kernel.metadata["source_commit"]
-    inputs = {"recipe": RECIPE, "source": kernel.metadata["source"], "commit": commit,
-              "arch": arch.name, "toolchain": toolchain(arch).as_dict(),
-              "binaries": sorted(binaries), "cflags": EXTRA_CFLAGS}
+    inputs = {
+        "recipe": RECIPE,
+        "source": kernel.metadata["source"],
+        "commit": commit,
+        "arch": arch.name,
+        "toolchain": toolchain(arch).as_dict(),
+        "binaries": sorted(binaries),
+        "cflags": EXTRA_CFLAGS,
+    }
     key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
     directory = entry_dir("kselftest-mm", key)
     cached = load(directory)
@@ -50,24 +56,33 @@ def build(arch: ArchProfile, kernel: KernelBuild, binaries: tuple[str, ...]) -> 
         raise BuildError(f"mm selftests: the source of kernel {kernel.id} is gone: {e}") from e
     start = time.monotonic()
     scratch = paths.cache_dir("peers", "scratch")
-    with tempfile.TemporaryDirectory(prefix="kselftest-", dir=scratch) as tmp, \
-            step(f"building {len(binaries)} mm selftests for {arch.name} from "
-                 f"{kernel.metadata['source']} {commit[:12]}"):
+    with (
+        tempfile.TemporaryDirectory(prefix="kselftest-", dir=scratch) as tmp,
+        step(
+            f"building {len(binaries)} mm selftests for {arch.name} from "
+            f"{kernel.metadata['source']} {commit[:12]}"
+        ),
+    ):
         src = Path(tmp) / "src"
         export(tools, repo, commit, src)
         selftests = next((src / d for d in SELFTEST_DIRS if (src / d).is_dir()), None)
         if selftests is None:
-            raise BuildError(f"mm selftests: {kernel.metadata['source']} has none of "
-                             f"{', '.join(SELFTEST_DIRS)}")
+            raise BuildError(
+                f"mm selftests: {kernel.metadata['source']} has none of {', '.join(SELFTEST_DIRS)}"
+            )
         present = [b for b in binaries if (selftests / f"{b}.c").exists()]
-        absent = {b: f"{b} is not among {selftests.relative_to(src)} of "
-                     f"{kernel.metadata['source']}" for b in binaries if b not in present}
+        absent = {
+            b: f"{b} is not among {selftests.relative_to(src)} of {kernel.metadata['source']}"
+            for b in binaries
+            if b not in present
+        }
         built = {}
         if present:
             headers = Path(tmp) / "headers"
             install_headers(tools["make"], arch, src, headers)
-            built = make_selftests(tools["make"], arch, selftests, headers, Path(tmp) / "out",
-                                   present)
+            built = make_selftests(
+                tools["make"], arch, selftests, headers, Path(tmp) / "out", present
+            )
         result = PeerBuild(built, absent, time.monotonic() - start)
         return store(arch, Path(tmp) / "entry", directory, result, inputs)
 
@@ -85,8 +100,7 @@ def export(tools: dict[str, str], repo: Path, commit: str, dest: Path) -> None:
     dest.mkdir(parents=True)
     archive = Path(dest.parent) / "src.tar"
     try:
-        proc.run([tools["git"], "-C", str(repo), "archive", "-o", str(archive), commit,
-                  *EXPORTED])
+        proc.run([tools["git"], "-C", str(repo), "archive", "-o", str(archive), commit, *EXPORTED])
         proc.run([tools["tar"], "-xf", str(archive), "-C", str(dest)])
     except proc.CommandError as e:
         raise BuildError(f"mm selftests: cannot export {commit} from {repo}:\n{e}") from e
@@ -96,26 +110,46 @@ def export(tools: dict[str, str], repo: Path, commit: str, dest: Path) -> None:
 def install_headers(make: str, arch: ArchProfile, src: Path, dest: Path) -> None:
     """The kernel's uapi headers for `arch` (make headers_install)."""
     try:
-        proc.run([make, "-C", str(src), f"ARCH={arch.kernel_arch}",
-                  f"INSTALL_HDR_PATH={dest}", "headers_install"])
+        proc.run(
+            [
+                make,
+                "-C",
+                str(src),
+                f"ARCH={arch.kernel_arch}",
+                f"INSTALL_HDR_PATH={dest}",
+                "headers_install",
+            ]
+        )
     except proc.CommandError as e:
-        raise BuildError(f"mm selftests: make headers_install failed for {arch.name}:\n"
-                         f"{e.output[-3000:]}") from e
+        raise BuildError(
+            f"mm selftests: make headers_install failed for {arch.name}:\n{e.output[-3000:]}"
+        ) from e
 
 
-def make_selftests(make: str, arch: ArchProfile, selftests: Path, headers: Path, out: Path,
-                   binaries: list[str]) -> dict[str, Path]:
+def make_selftests(
+    make: str, arch: ArchProfile, selftests: Path, headers: Path, out: Path, binaries: list[str]
+) -> dict[str, Path]:
     """Build `binaries` with the selftests' own Makefile; every one must come out."""
     out.mkdir()
-    argv = [make, "-k", "-C", str(selftests), f"ARCH={arch.kernel_arch}",
-            f"MACHINE={arch.name}", f"CROSS_COMPILE={arch.cross_prefix}", f"OUTPUT={out}",
-            f"EXTRA_CFLAGS={' '.join(EXTRA_CFLAGS)}", f"KHDR_INCLUDES=-isystem {headers}/include",
-            *(str(out / b) for b in binaries)]
+    argv = [
+        make,
+        "-k",
+        "-C",
+        str(selftests),
+        f"ARCH={arch.kernel_arch}",
+        f"MACHINE={arch.name}",
+        f"CROSS_COMPILE={arch.cross_prefix}",
+        f"OUTPUT={out}",
+        f"EXTRA_CFLAGS={' '.join(EXTRA_CFLAGS)}",
+        f"KHDR_INCLUDES=-isystem {headers}/include",
+        *(str(out / b) for b in binaries),
+    ]
     result = proc.run(argv, check=False)
     failed = [b for b in binaries if not (out / b).is_file()]
     if failed:
         errors = [line for line in result.stdout.splitlines() if "error" in line.lower()]
-        raise BuildError(f"mm selftests for {arch.name}: {', '.join(failed)} did not build:\n"
-                         + "\n".join(errors[:30] or result.stdout.splitlines()[-30:]))
+        raise BuildError(
+            f"mm selftests for {arch.name}: {', '.join(failed)} did not build:\n"
+            + "\n".join(errors[:30] or result.stdout.splitlines()[-30:])
+        )
     return {b: out / b for b in binaries}
-

@@ -25,6 +25,8 @@ def runtime_files(executable: Path) -> dict[str, Path]:
     except proc.CommandError as e:
         raise BuildError(f"ldd cannot resolve the libraries of {executable}:\n{e}") from e
     if missing := _NOT_FOUND.findall(ldd):
-        raise BuildError(f"{executable} needs {', '.join(missing)}, which the host's dynamic "
-                         "linker does not find")
+        raise BuildError(
+            f"{executable} needs {', '.join(missing)}, which the host's dynamic "
+            "linker does not find"
+        )
     return {path.lstrip("/"): Path(path).resolve() for path in _RESOLVED.findall(ldd)}

@@ -24,37 +24,44 @@ from lab.progress import step
 
 RECIPE = 2  # bump when the way the files are collected changes
 PACKAGE = "stress-ng"
-# The lab's arches with a Debian bookworm stress-ng binary, and that binary's Debian arch.
-DEBIAN_ARCHES = {"x86_64": "amd64"}
-UNAVAILABLE = ("stress-ng is not available on {arch}: Debian bookworm has no {arch} binary "
-               "package of it, and the apt mirror does not serve its source tarball (HTTP 404), "
-               "so the lab cannot build one")
+UNAVAILABLE = (
+    "stress-ng is not available on {arch}: Debian bookworm has no {arch} binary "
+    "package of it, and the apt mirror does not serve its source tarball (HTTP 404), "
+    "so the lab cannot build one"
+)
 
 
 def build(arch: ArchProfile, kernel: KernelBuild, binaries: tuple[str, ...]) -> PeerBuild:
     """stress-ng and the files it loads for `arch` (the kernel does not matter); cached."""
     del kernel  # the same binary serves every kernel
     if binaries != ("stress-ng",):
-        raise UsageError(f"the stress-ng builder makes the stress-ng binary only, not "
-                         f"{', '.join(binaries)}")
-    if arch.name not in DEBIAN_ARCHES:
+        raise UsageError(
+            f"the stress-ng builder makes the stress-ng binary only, not {', '.join(binaries)}"
+        )
+    if not arch.runs_host_packages:
         return PeerBuild({}, {"stress-ng": UNAVAILABLE.format(arch=arch.name)})
     start = time.monotonic()
-    version = installed_version(DEBIAN_ARCHES[arch.name])
+    version = installed_version(arch.debian_arch)
     binary = Path(require_program("stress-ng"))
     libraries = runtime_files(binary)
-    inputs = {"recipe": RECIPE, "package": f"{PACKAGE} {version} {DEBIAN_ARCHES[arch.name]}",
-              "arch": arch.name, "files": {name: _sha256(path) for name, path in
-                                           sorted({**libraries, "stress-ng": binary}.items())}}
+    inputs = {
+        "recipe": RECIPE,
+        "package": f"{PACKAGE} {version} {arch.debian_arch}",
+        "arch": arch.name,
+        "files": {
+            name: _sha256(path) for name, path in sorted({**libraries, "stress-ng": binary}.items())
+        },
+    }
     key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
     directory = entry_dir("stress-ng", key)
     cached = load(directory)
     if cached:
         return cached
     scratch = paths.cache_dir("peers", "scratch")
-    with tempfile.TemporaryDirectory(prefix="stress-ng-", dir=scratch) as tmp, \
-            step(f"collecting stress-ng {version} and its {len(libraries)} libraries for "
-                 f"{arch.name}"):
+    with (
+        tempfile.TemporaryDirectory(prefix="stress-ng-", dir=scratch) as tmp,
+        step(f"collecting stress-ng {version} and its {len(libraries)} libraries for {arch.name}"),
+    ):
         result = PeerBuild({"stress-ng": binary}, {}, time.monotonic() - start, libraries)
         return store(arch, Path(tmp) / "entry", directory, result, inputs)
 
@@ -62,15 +69,15 @@ def build(arch: ArchProfile, kernel: KernelBuild, binaries: tuple[str, ...]) -> 
 def installed_version(debian_arch: str) -> str:
     """The version of the host's stress-ng package, which must be the `debian_arch` one."""
     dpkg_query = require_program("dpkg-query")
-    result = proc.run([dpkg_query, "-W", "-f", "${Version} ${Architecture}", PACKAGE],
-                      check=False)
+    result = proc.run([dpkg_query, "-W", "-f", "${Version} ${Architecture}", PACKAGE], check=False)
     if result.returncode != 0:
-        raise BuildError(f"the Debian package {PACKAGE} is not installed; install it "
-                         f"(apt-get install {PACKAGE}, or run `make deps`)")
+        raise BuildError(
+            f"the Debian package {PACKAGE} is not installed; install it "
+            f"(apt-get install {PACKAGE}, or run `make deps`)"
+        )
     version, _, installed = result.stdout.strip().partition(" ")
     if installed != debian_arch:
-        raise BuildError(f"the installed {PACKAGE} package is for {installed}, not "
-                         f"{debian_arch}")
+        raise BuildError(f"the installed {PACKAGE} package is for {installed}, not {debian_arch}")
     return version
 
 

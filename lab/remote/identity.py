@@ -4,16 +4,16 @@ from dataclasses import dataclass
 
 import paramiko
 
-from lab.arch import ArchProfile, get_arch
+from lab.arch import NEAR_MISSES, ArchProfile, arch_of_machine
 from lab.errors import UsageError
 from lab.transport.base import TransportLost
 from lab.transport.ssh import exec_command
 from lab.transport.url import TargetUrl
 
-# `uname -m` of the machines the lab's static programs run on.
-MACHINES = {"x86_64": "x86_64", "ppc64": "ppc64"}
-IDENTITY_COMMAND = ("uname -m; uname -r; hostname; "
-                    "grep -m1 -E '^(model name|cpu)[[:space:]]*:' /proc/cpuinfo || echo")
+IDENTITY_COMMAND = (
+    "uname -m; uname -r; hostname; "
+    "grep -m1 -E '^(model name|cpu)[[:space:]]*:' /proc/cpuinfo || echo"
+)
 
 
 @dataclass(frozen=True)
@@ -46,16 +46,19 @@ def read_identity(client: paramiko.SSHClient, url: TargetUrl) -> TargetIdentity:
     try:
         return parse_identity(result.stdout.decode(errors="replace"))
     except ValueError as e:
-        raise TransportLost(f"{url}: cannot read its identity ({e}; stderr: "
-                            f"{result.stderr.decode(errors='replace').strip()})") from e
+        raise TransportLost(
+            f"{url}: cannot read its identity ({e}; stderr: "
+            f"{result.stderr.decode(errors='replace').strip()})"
+        ) from e
 
 
 def target_arch(identity: TargetIdentity, url: TargetUrl) -> ArchProfile:
     """The lab arch whose programs run there: x86_64, or big-endian ppc64."""
-    if identity.machine in MACHINES:
-        return get_arch(MACHINES[identity.machine])
-    if identity.machine == "ppc64le":
-        raise UsageError(f"{url} is little-endian POWER (ppc64le): the lab's ppc64 programs "
-                         "are big-endian; run a big-endian kernel and userspace there")
-    raise UsageError(f"{url} is a {identity.machine} machine: the lab runs on x86_64 and "
-                     "big-endian ppc64")
+    arch = arch_of_machine(identity.machine)
+    if arch is not None:
+        return arch
+    if identity.machine in NEAR_MISSES:
+        raise UsageError(f"{url} is {NEAR_MISSES[identity.machine]}")
+    raise UsageError(
+        f"{url} is a {identity.machine} machine: the lab runs on x86_64 and big-endian ppc64"
+    )

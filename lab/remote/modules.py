@@ -30,8 +30,10 @@ def lab_build_modules(ref: str, arch: ArchProfile, release: str) -> TargetModule
     """The modules of a lab build, if it is the target's kernel."""
     build = load_build(ref)
     if build.arch.name != arch.name or build.release != release:
-        return TargetModules(missing=f"lab build {build.id} is {build.arch.name} "
-                             f"{build.release}; the target runs {arch.name} {release}")
+        return TargetModules(
+            missing=f"lab build {build.id} is {build.arch.name} "
+            f"{build.release}; the target runs {arch.name} {release}"
+        )
     extra = build.modules_dir / "lib" / "modules" / release / extmod.INSTALL_DIR
     return TargetModules({ko.stem: ko for ko in sorted(extra.glob("*.ko"))})
 
@@ -40,8 +42,10 @@ def kernel_dir_release(kdir: Path) -> str:
     """The release a kernel build directory was built as."""
     release_file = kdir / "include" / "config" / "kernel.release"
     if not release_file.is_file() or not (kdir / "Module.symvers").is_file():
-        raise UsageError(f"{kdir} is not a kernel build directory (it needs "
-                         "include/config/kernel.release and Module.symvers: run make there)")
+        raise UsageError(
+            f"{kdir} is not a kernel build directory (it needs "
+            "include/config/kernel.release and Module.symvers: run make there)"
+        )
     return release_file.read_text().strip()
 
 
@@ -49,16 +53,26 @@ def kernel_dir_modules(kdir: Path, arch: ArchProfile, release: str) -> TargetMod
     """Build the lab's modules against the user's kernel build directory."""
     built_release = kernel_dir_release(kdir)
     if built_release != release:
-        return TargetModules(missing=f"{kdir} is release {built_release}; the target runs "
-                             f"{release}")
+        return TargetModules(
+            missing=f"{kdir} is release {built_release}; the target runs {release}"
+        )
     dirs = extmod.module_dirs()
-    key = hashlib.sha256(f"{kdir.resolve()}\0{release}\0{arch.name}\0"
-                         f"{sorted(extmod.sources_digest(dirs).items())}".encode())
+    key = hashlib.sha256(
+        f"{kdir.resolve()}\0{release}\0{arch.name}\0"
+        f"{sorted(extmod.sources_digest(dirs).items())}".encode()
+    )
     stage_root = paths.cache_dir("remote-modules", key.hexdigest()[:16])
     log = stage_root / "build.log"
     cross = f"CROSS_COMPILE={arch.cross_prefix}" if arch.cross_prefix else "CROSS_COMPILE="
-    make = ["make", "-C", str(kdir), f"ARCH={arch.kernel_arch}", cross, f"CC={arch.compiler}",
-            f"-j{os.cpu_count() or 1}"]
+    make = [
+        "make",
+        "-C",
+        str(kdir),
+        f"ARCH={arch.kernel_arch}",
+        cross,
+        f"CC={arch.compiler}",
+        f"-j{os.cpu_count() or 1}",
+    ]
     note(f"building the lab's modules against {kdir} ({release}), log: {log}")
     log.write_text("")
     try:
@@ -72,8 +86,10 @@ def target_modules(ref: str, arch: ArchProfile, release: str) -> TargetModules:
     """The modules for the target from `--target-kernel-build` (a lab build id or directory,
     or a kernel build directory); none given: every module is missing, saying what to give."""
     if not ref:
-        return TargetModules(missing="the lab's modules need the target kernel's build: give "
-                             "--target-kernel-build (a lab build id or a kernel build directory)")
+        return TargetModules(
+            missing="the lab's modules need the target kernel's build: give "
+            "--target-kernel-build (a lab build id or a kernel build directory)"
+        )
     kdir = Path(ref).expanduser()
     if kdir.is_dir() and not (kdir / "metadata.json").exists():
         return kernel_dir_modules(kdir, arch, release)

@@ -16,14 +16,16 @@ from lab.arch import ArchProfile
 from lab.errors import InfraError, UsageError
 from lab.image.guest_programs import compile_program
 from lab.image.initramfs import AGENT_SOURCE, LABCTL_SOURCE
-from lab.job import ArchRun, RunRequest, infra_record
 from lab.progress import note
 from lab.remote.identity import TargetIdentity, read_identity, target_arch
 from lab.remote.modules import TargetModules, target_modules
 from lab.results.records import CaseRecord
-from lab.runner import records_for, run_program, skipped_records
-from lab.suites import Knobs, Program, Suite
-from lab.transport.base import TargetPaths, TransportLost
+from lab.run.lab_run import ArchRun, RunRequest, infra_record
+from lab.run.program import records_for, run_program, skipped_records
+from lab.suites.catalogue import Program, Suite
+from lab.suites.knobs import Knobs
+from lab.suites.layout import TargetPaths
+from lab.transport.base import TransportLost
 from lab.transport.kmsg import KmsgCursor
 from lab.transport.ssh import SshOptions, SshTransport, connect, upload
 from lab.transport.url import TargetUrl
@@ -44,8 +46,12 @@ class RemoteTarget:
     kernel_build: str = ""  # a lab build or a kernel build dir for the lab's modules
 
     def paths(self) -> TargetPaths:
-        return TargetPaths(f"{self.target_dir}/bin", f"{self.target_dir}/modules/{{release}}",
-                           self.tmpfs, self.ext4)
+        return TargetPaths(
+            f"{self.target_dir}/bin",
+            f"{self.target_dir}/modules/{{release}}",
+            self.tmpfs,
+            self.ext4,
+        )
 
 
 class Session:
@@ -69,15 +75,17 @@ class Session:
             if self.transport.alive():
                 return self.transport
             if self.reconnects:
-                raise TransportLost(f"{self.target.url}: connection lost again; not "
-                                    "reconnecting a second time")
+                raise TransportLost(
+                    f"{self.target.url}: connection lost again; not reconnecting a second time"
+                )
             self.reconnects += 1
             note(f"{self.target.url}: reconnecting")
             self.connect()
         elif self.client is None:
             self.connect()
-        self.transport = SshTransport(self.target.url, self.client, self.target.paths(),
-                                      self.cursor)
+        self.transport = SshTransport(
+            self.target.url, self.client, self.target.paths(), self.cursor
+        )
         self.transport.start()
         return self.transport
 
@@ -89,15 +97,20 @@ class Session:
         self.transport = None
 
 
-def runnable(arch: ArchProfile, suites: tuple[Suite, ...],
-             modules: TargetModules) -> tuple[list[Program], list[CaseRecord]]:
+def runnable(
+    arch: ArchProfile, suites: tuple[Suite, ...], modules: TargetModules
+) -> tuple[list[Program], list[CaseRecord]]:
     """The programs that run on the target, and skip records for the others."""
     programs, records = [], []
     for suite in suites:
         for program in suite.programs:
             missing = [m for m in sorted(program.loads_modules()) if m not in modules.files]
-            reason = (PEER_SKIP if suite.builder else program.skip_reason(arch.name)
-                      or (f"needs {', '.join(missing)}.ko: {modules.missing}" if missing else ""))
+            reason = (
+                PEER_SKIP
+                if suite.builder
+                else program.skip_reason(arch.name)
+                or (f"needs {', '.join(missing)}.ko: {modules.missing}" if missing else "")
+            )
             if reason:
                 records += skipped_records(arch.name, program, reason)
             else:
@@ -105,29 +118,46 @@ def runnable(arch: ArchProfile, suites: tuple[Suite, ...],
     return programs, records
 
 
-def upload_payload(client: paramiko.SSHClient, target: RemoteTarget, arch: ArchProfile,
-                   release: str, programs: list[Program], modules: TargetModules) -> None:
+def upload_payload(
+    client: paramiko.SSHClient,
+    target: RemoteTarget,
+    arch: ArchProfile,
+    release: str,
+    programs: list[Program],
+    modules: TargetModules,
+) -> None:
     """The agent, labctl, the programs and the modules they load."""
     paths = target.paths()
-    files = {"agent": compile_program(arch, AGENT_SOURCE, "agent"),
-             "labctl": compile_program(arch, LABCTL_SOURCE, "labctl")}
+    files = {
+        "agent": compile_program(arch, AGENT_SOURCE, "agent"),
+        "labctl": compile_program(arch, LABCTL_SOURCE, "labctl"),
+    }
     files |= {p.file: compile_program(arch, p.source, p.name) for p in programs}
     wanted = {m for p in programs for m in p.loads_modules()}
     start = time.monotonic()
     for name, local in files.items():
         upload(client, target.url, local.read_bytes(), f"{paths.bindir}/{name}")
     for name in sorted(wanted):
-        upload(client, target.url, modules.files[name].read_bytes(),
-               paths.module(name, release), mode="644")
-    note(f"{target.url}: uploaded {len(files)} programs and {len(wanted)} modules in "
-         f"{time.monotonic() - start:.1f}s")
+        upload(
+            client,
+            target.url,
+            modules.files[name].read_bytes(),
+            paths.module(name, release),
+            mode="644",
+        )
+    note(
+        f"{target.url}: uploaded {len(files)} programs and {len(wanted)} modules in "
+        f"{time.monotonic() - start:.1f}s"
+    )
 
 
 def run_target(request: RunRequest, target: RemoteTarget, run_dir: Path) -> ArchRun:
     """Every selected program on the target; the outcome is recorded like an arch of a run."""
-    if request.pressure != "none":
-        raise UsageError(f"pressure {request.pressure!r} changes the machine (RAM, swap, "
-                         "balloon, fault injection): lab guests only; targets run without")
+    if request.guest.pressure != "none":
+        raise UsageError(
+            f"pressure {request.guest.pressure!r} changes the machine (RAM, swap, "
+            "balloon, fault injection): lab guests only; targets run without"
+        )
     session = Session(target)
     # Until the target says what it is: the arch asked for, if one was.
     arch_asked = request.arches[0].name if len(request.arches) == 1 else UNKNOWN_ARCH
@@ -138,8 +168,9 @@ def run_target(request: RunRequest, target: RemoteTarget, run_dir: Path) -> Arch
         identity = read_identity(client, target.url)
         arch = target_arch(identity, target.url)
         if arch not in request.arches:
-            raise UsageError(f"{target.url} is {arch.name}, not "
-                             f"{','.join(a.name for a in request.arches)}")
+            raise UsageError(
+                f"{target.url} is {arch.name}, not {','.join(a.name for a in request.arches)}"
+            )
         describe(outcome, arch, identity, target)
         modules = target_modules(target.kernel_build, arch, identity.release)
         pending, outcome.records = runnable(arch, request.suites, modules)
@@ -151,8 +182,7 @@ def run_target(request: RunRequest, target: RemoteTarget, run_dir: Path) -> Arch
         (arch_dir / "kernel-before.log").write_text(session.open().kmsg())
         programs, pending = pending, []
         for program in programs:
-            outcome.records += run_one(session, arch, program, request.knobs, arch_dir,
-                                       kernel_log)
+            outcome.records += run_one(session, arch, program, request.knobs, arch_dir, kernel_log)
         unload_modules(session, programs)
     except InfraError as e:
         outcome.infra = str(e)
@@ -162,8 +192,9 @@ def run_target(request: RunRequest, target: RemoteTarget, run_dir: Path) -> Arch
     return outcome
 
 
-def describe(outcome: ArchRun, arch: ArchProfile, identity: TargetIdentity,
-             target: RemoteTarget) -> None:
+def describe(
+    outcome: ArchRun, arch: ArchProfile, identity: TargetIdentity, target: RemoteTarget
+) -> None:
     """The target's identity in the run's record of it."""
     outcome.arch, outcome.release = arch.name, identity.release
     outcome.source = f"target:{identity.hostname}"
@@ -171,8 +202,14 @@ def describe(outcome: ArchRun, arch: ArchProfile, identity: TargetIdentity,
     note(f"target {outcome.target}")
 
 
-def run_one(session: Session, arch: ArchProfile, program: Program, knobs: Knobs,
-            arch_dir: Path, kernel_log: Path) -> list[CaseRecord]:
+def run_one(
+    session: Session,
+    arch: ArchProfile,
+    program: Program,
+    knobs: Knobs,
+    arch_dir: Path,
+    kernel_log: Path,
+) -> list[CaseRecord]:
     """One program's records; a lost connection makes it infra."""
     note(f"{arch.name}: running {program.suite}/{program.name} on {session.target.url}")
     try:

@@ -24,14 +24,28 @@ def headless(page: Path, *options: str, timeout_s: float = TIMEOUT_S) -> str:
     standard output."""
     program = find_chromium()
     if program is None:
-        raise InfraError("chromium is not installed (Debian package chromium, "
-                         "in debian-packages.txt)")
+        raise InfraError(
+            "chromium is not installed (Debian package chromium, in debian-packages.txt)"
+        )
     with tempfile.TemporaryDirectory(prefix="faultlab-chromium-") as profile:
-        argv = [program, "--headless=new", "--no-sandbox", "--disable-gpu",
-                f"--user-data-dir={profile}", *options, page.resolve().as_uri()]
+        argv = [
+            program,
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--user-data-dir={profile}",
+            *options,
+            page.resolve().as_uri(),
+        ]
         try:
-            done = subprocess.run(argv, capture_output=True, text=True, errors="replace",
-                                  timeout=timeout_s, stdin=subprocess.DEVNULL)
+            done = subprocess.run(
+                argv,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=timeout_s,
+                stdin=subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired as e:
             raise InfraError(f"chromium did not finish with {page} in {timeout_s:.0f} s") from e
     if done.returncode != 0:

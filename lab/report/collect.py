@@ -17,8 +17,12 @@ from lab.report.trends import LAST_RUNS, case_trend, plotted_cases
 from lab.report.verdicts import classify_run, earlier_runs
 
 
-def assemble(record: RunRecord, earlier: Mapping[str, Sequence[RunRecord]], run_dir: Path,
-             last: int = LAST_RUNS) -> RunReport:
+def assemble(
+    record: RunRecord,
+    earlier: Mapping[str, Sequence[RunRecord]],
+    run_dir: Path,
+    last: int = LAST_RUNS,
+) -> RunReport:
     """The report of `record`, given each cell's runs before it (oldest first); links point
     into `run_dir`, plots cover the newest `last` runs of a cell."""
     if last < 1:
@@ -31,13 +35,20 @@ def assemble(record: RunRecord, earlier: Mapping[str, Sequence[RunRecord]], run_
         trend = case_trend(runs, verdict.cell.key, verdict.suite, verdict.case)
         plots.append(Plot(trend, choice.why, data_uri(trend_png(trend))))
     return RunReport(
-        record=record, verdicts=verdicts, matrix=matrix_table(record),
+        record=record,
+        verdicts=verdicts,
+        matrix=matrix_table(record),
         cross_arch=cross_arch(record, tuple(VARIANTS.values())),
-        failures=failures(verdicts, run_dir), infra=infra_groups(record), plots=tuple(plots),
-        last=last, cell_logs={cell.key: log_links(run_dir, cell) for cell in record.cells})
+        failures=failures(verdicts, run_dir),
+        infra=infra_groups(record),
+        plots=tuple(plots),
+        last=last,
+        cell_logs={cell.key: log_links(run_dir, cell) for cell in record.cells},
+    )
 
 
-def collect_report(db: HistoryStore, record: RunRecord, run_dir: Path,
-                   last: int = LAST_RUNS) -> RunReport:
+def collect_report(
+    db: HistoryStore, record: RunRecord, run_dir: Path, last: int = LAST_RUNS
+) -> RunReport:
     """The report of a run of the history, classified against its cells' earlier runs."""
     return assemble(record, earlier_runs(db, record), run_dir, last)

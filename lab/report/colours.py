@@ -16,4 +16,3 @@ REGRESSION_ROW_COLOUR = "#ffcdd2"
 def state_colour(state: State | None) -> str:
     """The colour of a state; None (not run) is white."""
     return NOT_RUN_COLOUR if state is None else STATE_COLOURS[state]
-

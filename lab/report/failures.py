@@ -45,9 +45,20 @@ class InfraGroup:
 def failures(verdicts: Sequence[CaseVerdict], run_dir: Path) -> tuple[Failure, ...]:
     """Every failed attempt, in the order of `verdicts` (regressions first)."""
     return tuple(
-        Failure(v.cell.key, v.test, a.attempt, a.message, a.details, v.kind,
-                kernel_reports(a.details), log_links(run_dir, v.cell, a))
-        for v in verdicts for a in v.attempts if a.state == "fail")
+        Failure(
+            v.cell.key,
+            v.test,
+            a.attempt,
+            a.message,
+            a.details,
+            v.kind,
+            kernel_reports(a.details),
+            log_links(run_dir, v.cell, a),
+        )
+        for v in verdicts
+        for a in v.attempts
+        if a.state == "fail"
+    )
 
 
 def infra_groups(record: RunRecord) -> tuple[InfraGroup, ...]:
@@ -58,5 +69,6 @@ def infra_groups(record: RunRecord) -> tuple[InfraGroup, ...]:
             tests = groups.setdefault((row.cell, row.message), [])
             if row.test not in tests:
                 tests.append(row.test)
-    return tuple(InfraGroup(cell, message, tuple(tests))
-                 for (cell, message), tests in groups.items())
+    return tuple(
+        InfraGroup(cell, message, tuple(tests)) for (cell, message), tests in groups.items()
+    )

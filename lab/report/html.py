@@ -14,13 +14,21 @@ TEMPLATE = "report.html.j2"
 
 @cache
 def environment() -> Environment:
-    env = Environment(loader=PackageLoader("lab.report", "templates"),
-                      autoescape=select_autoescape(["html.j2"]),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=PackageLoader("lab.report", "templates"),
+        autoescape=select_autoescape(["html.j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters.update(when=text.when, duration=text.duration)
-    env.globals.update(state_colours=STATE_COLOURS, not_run_colour=NOT_RUN_COLOUR,
-                       regression_colour=REGRESSION_ROW_COLOUR, last_good=text.last_good,
-                       kernels_since=text.kernels_since)
+    env.globals.update(
+        state_colours=STATE_COLOURS,
+        not_run_colour=NOT_RUN_COLOUR,
+        regression_colour=REGRESSION_ROW_COLOUR,
+        last_good=text.last_good,
+        kernels_since=text.kernels_since,
+    )
     return env
 
 

@@ -10,8 +10,12 @@ from lab.results.records import CaseRecord
 
 def cell_records(record: RunRecord) -> list[CaseRecord]:
     """Every attempt of the run as a record whose arch is its cell key."""
-    return [CaseRecord(row.cell, row.suite, row.case, row.state, row.duration_s, row.message,
-                       row.details) for row in record.results]
+    return [
+        CaseRecord(
+            row.cell, row.suite, row.case, row.state, row.duration_s, row.message, row.details
+        )
+        for row in record.results
+    ]
 
 
 def write_run_junit(record: RunRecord, path: Path) -> None:

@@ -30,6 +30,8 @@ def log_links(run_dir: Path, cell: CellInfo, row: ResultRow | None = None) -> tu
     cell."""
     console = (row.console_log if row else "") or cell.console_log
     kernel = (row.kernel_log if row else "") or cell.kernel_log
-    links = (relative_link(run_dir, "console log", console),
-             relative_link(run_dir, "kernel log", kernel))
+    links = (
+        relative_link(run_dir, "console log", console),
+        relative_link(run_dir, "kernel log", kernel),
+    )
     return tuple(link for link in links if link is not None)

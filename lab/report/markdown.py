@@ -32,25 +32,38 @@ def summary_markdown(report: RunReport) -> str:
     run = report.run
     regressions = report.regressions
     verdict = f"yes, {len(regressions)}" if regressions else "no"
-    lines = [f"# faultlab run {run.run_id}", "",
-             f"- date: {text.when(run.started)}",
-             f"- host: {run.host or '-'}",
-             f"- duration: {text.duration(report.duration_s)}"
-             + ("" if run.complete else " (incomplete)"),
-             f"- matrix: {run.matrix or '-'} ({run.kind})",
-             f"- new regressions: {verdict} (exit status {report.exit_status})", "",
-             f"## Regressions ({len(regressions)})", ""]
+    lines = [
+        f"# faultlab run {run.run_id}",
+        "",
+        f"- date: {text.when(run.started)}",
+        f"- host: {run.host or '-'}",
+        f"- duration: {text.duration(report.duration_s)}"
+        + ("" if run.complete else " (incomplete)"),
+        f"- matrix: {run.matrix or '-'} ({run.kind})",
+        f"- new regressions: {verdict} (exit status {report.exit_status})",
+        "",
+        f"## Regressions ({len(regressions)})",
+        "",
+    ]
     if regressions:
-        lines += table(("case", "cell", "message", "last good run", "kernels since"),
-                       [(v.test, v.cell.key, v.message, text.last_good(v),
-                         text.kernels_since(v)) for v in regressions])
+        lines += table(
+            ("case", "cell", "message", "last good run", "kernels since"),
+            [
+                (v.test, v.cell.key, v.message, text.last_good(v), text.kernels_since(v))
+                for v in regressions
+            ],
+        )
     else:
         lines.append("No case failed after passing.")
     lines.append("")
     lines += verdict_section("Fixes", report.fixes, "No case passed after failing.")
     lines += verdict_section("Flaky", report.flaky, "No case is flaky.")
     lines += ["## Matrix", ""]
-    lines += table(("cell", *SEVERITY),
-                   [(row.cell.key, *(str(row.total.count(s)) for s in SEVERITY))
-                    for row in report.matrix.rows])
+    lines += table(
+        ("cell", *SEVERITY),
+        [
+            (row.cell.key, *(str(row.total.count(s)) for s in SEVERITY))
+            for row in report.matrix.rows
+        ],
+    )
     return "\n".join(lines) + "\n"

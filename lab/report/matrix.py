@@ -81,7 +81,11 @@ def matrix_table(record: RunRecord) -> MatrixTable:
     suites = tuple(dict.fromkeys(suite for _, suite, _ in states))
     rows = []
     for cell in record.cells:
-        per_suite = {suite: [state for (key, s, _), state in states.items()
-                             if key == cell.key and s == suite] for suite in suites}
+        per_suite = {
+            suite: [
+                state for (key, s, _), state in states.items() if key == cell.key and s == suite
+            ]
+            for suite in suites
+        }
         rows.append(MatrixRow(cell, tuple(MatrixEntry.of(per_suite[s]) for s in suites)))
     return MatrixTable(suites, tuple(rows))

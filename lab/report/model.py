@@ -4,6 +4,7 @@ terminal."""
 from dataclasses import dataclass
 from datetime import datetime
 
+from lab.exitcodes import ExitStatus
 from lab.history.compare import CrossArchTable
 from lab.history.model import RunInfo, RunRecord
 from lab.report.failures import Failure, InfraGroup
@@ -54,7 +55,7 @@ class RunReport:
         return of_kind(self.verdicts, "flaky")
 
     @property
-    def exit_status(self) -> int:
+    def exit_status(self) -> ExitStatus:
         return report_exit_status(self.verdicts)
 
     @property

@@ -21,10 +21,18 @@ def _durations(axes: Axes, trend: Trend) -> None:
     ran = [(i, p) for i, p in enumerate(trend.points) if p.state is not None]
     xs, ys = [i for i, _ in ran], [p.duration_s for _, p in ran]
     axes.plot(xs, ys, color="#555555", linewidth=1, zorder=1)
-    axes.scatter(xs, ys, s=14, zorder=2, c=[state_colour(p.state) for _, p in ran],
-                 edgecolors=EDGE["edgecolor"], linewidths=EDGE["linewidth"])
-    axes.set_title("duration (s)" if trend.timed == "case" else "its program's duration (s)",
-                   fontsize=8)
+    axes.scatter(
+        xs,
+        ys,
+        s=14,
+        zorder=2,
+        c=[state_colour(p.state) for _, p in ran],
+        edgecolors=EDGE["edgecolor"],
+        linewidths=EDGE["linewidth"],
+    )
+    axes.set_title(
+        "duration (s)" if trend.timed == "case" else "its program's duration (s)", fontsize=8
+    )
     axes.set_ylim(bottom=0)
 
 
@@ -34,12 +42,21 @@ def _pass_rates(axes: Axes, trend: Trend) -> None:
     without the case is empty."""
     runs = range(len(trend.points))
     passes = [p.pass_rate if p.pass_rate is not None else 0.0 for p in trend.points]
-    rest = [1.0 - r if p.pass_rate is not None else float(p.state is not None)
-            for p, r in zip(trend.points, passes, strict=True)]
+    rest = [
+        1.0 - r if p.pass_rate is not None else float(p.state is not None)
+        for p, r in zip(trend.points, passes, strict=True)
+    ]
     axes.bar(runs, passes, color=STATE_COLOURS["pass"], **EDGE)
-    axes.bar(runs, rest, bottom=passes, **EDGE, color=[
-        STATE_COLOURS["fail"] if p.pass_rate is not None else state_colour(p.state)
-        for p in trend.points])
+    axes.bar(
+        runs,
+        rest,
+        bottom=passes,
+        **EDGE,
+        color=[
+            STATE_COLOURS["fail"] if p.pass_rate is not None else state_colour(p.state)
+            for p in trend.points
+        ],
+    )
     passed, evidence = trend.runs_passed
     axes.set_title(f"pass rate: {passed} of {evidence} runs", fontsize=8)
     axes.set_ylim(0, 1.05)

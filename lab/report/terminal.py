@@ -9,21 +9,30 @@ from lab.report import text
 from lab.report.matrix import SEVERITY
 from lab.report.model import RunReport
 from lab.report.write import ReportFiles
-from lab.summary import STYLE
+from lab.terminal import STYLE
 
 
 def summary_view(report: RunReport, files: ReportFiles) -> RenderableType:
     """What a person reads after `lab report`."""
     run = report.run
-    parts: list[RenderableType] = [Text(
-        f"faultlab run {run.run_id}: {text.when(run.started)} on {run.host or '-'}, "
-        f"{text.duration(report.duration_s)}, matrix {run.matrix or '-'}")]
+    parts: list[RenderableType] = [
+        Text(
+            f"faultlab run {run.run_id}: {text.when(run.started)} on {run.host or '-'}, "
+            f"{text.duration(report.duration_s)}, matrix {run.matrix or '-'}"
+        )
+    ]
     regressions = report.regressions
-    parts.append(Text(f"new regressions: {len(regressions)}" if regressions
-                      else "new regressions: none",
-                      style="bold red" if regressions else "green"))
-    for title, verdicts in (("regression", regressions), ("fix", report.fixes),
-                            ("flaky", report.flaky)):
+    parts.append(
+        Text(
+            f"new regressions: {len(regressions)}" if regressions else "new regressions: none",
+            style="bold red" if regressions else "green",
+        )
+    )
+    for title, verdicts in (
+        ("regression", regressions),
+        ("fix", report.fixes),
+        ("flaky", report.flaky),
+    ):
         for v in verdicts:
             line = Text(f"  {title}: {v.test} in {v.cell.key}")
             if v.message:
@@ -37,8 +46,15 @@ def summary_view(report: RunReport, files: ReportFiles) -> RenderableType:
         counts.add_column(state, justify="right")
     for row in report.matrix.rows:
         total = row.total
-        counts.add_row(Text(row.cell.key), *(
-            f"[{STYLE[s]}]{total.count(s)}[/]" if total.count(s) else "0" for s in SEVERITY))
-    parts += [counts, Text(f"report: {files.html} ({files.html.stat().st_size // 1024} KiB), "
-                           f"{files.markdown}, {files.junit}")]
+        counts.add_row(
+            Text(row.cell.key),
+            *(f"[{STYLE[s]}]{total.count(s)}[/]" if total.count(s) else "0" for s in SEVERITY),
+        )
+    parts += [
+        counts,
+        Text(
+            f"report: {files.html} ({files.html.stat().st_size // 1024} KiB), "
+            f"{files.markdown}, {files.junit}"
+        ),
+    ]
     return Group(*parts)

@@ -57,12 +57,21 @@ def case_trend(runs: Sequence[RunRecord], cell: str, suite: str, case: str) -> T
     points, timings = [], []
     for run in runs:
         rows = [r for r in run.results if (r.cell, r.suite, r.case) == (cell, suite, case)]
-        program = [r for r in run.results
-                   if (r.cell, r.suite, r.case) == (cell, suite, program_record(case))]
+        program = [
+            r
+            for r in run.results
+            if (r.cell, r.suite, r.case) == (cell, suite, program_record(case))
+        ]
         states = [r.state for r in rows]
-        points.append(TrendPoint(run.run.run_id, combined_state(states) if rows else None,
-                                 sum(r.duration_s for r in rows), states.count("pass"),
-                                 states.count("fail")))
+        points.append(
+            TrendPoint(
+                run.run.run_id,
+                combined_state(states) if rows else None,
+                sum(r.duration_s for r in rows),
+                states.count("pass"),
+                states.count("fail"),
+            )
+        )
         timings.append(sum(r.duration_s for r in program))
     if any(p.duration_s for p in points) or not any(timings):
         return Trend(cell, f"{suite}/{case}", tuple(points))
@@ -78,13 +87,20 @@ class PlotChoice:
     why: str
 
 
-def plotted_cases(verdicts: Sequence[CaseVerdict], slowest: int = SLOWEST,
-                  limit: int = MAX_PLOTS) -> tuple[PlotChoice, ...]:
+def plotted_cases(
+    verdicts: Sequence[CaseVerdict], slowest: int = SLOWEST, limit: int = MAX_PLOTS
+) -> tuple[PlotChoice, ...]:
     """The failed cases, regressions among them (in the order of `verdicts`), then the
     `slowest` longest running other cases; at most `limit`."""
-    chosen = [PlotChoice(v, "regression" if v.kind == "regression" else "failed")
-              for v in verdicts if v.state == "fail"]
-    rest = sorted((v for v in verdicts if v.state != "fail" and v.duration_s > 0),
-                  key=lambda v: v.duration_s, reverse=True)
+    chosen = [
+        PlotChoice(v, "regression" if v.kind == "regression" else "failed")
+        for v in verdicts
+        if v.state == "fail"
+    ]
+    rest = sorted(
+        (v for v in verdicts if v.state != "fail" and v.duration_s > 0),
+        key=lambda v: v.duration_s,
+        reverse=True,
+    )
     chosen += [PlotChoice(v, "slowest") for v in rest[:slowest]]
     return tuple(chosen[:limit])

@@ -10,8 +10,16 @@ from lab.history.store import HistoryStore
 from lab.results.records import State
 
 # The order of the report: what broke, what was fixed, what flips, then the rest.
-KIND_ORDER: tuple[Kind, ...] = ("regression", "fix", "flaky", "new-failure", "still-failing",
-                                "untested", "new", "stable")
+KIND_ORDER: tuple[Kind, ...] = (
+    "regression",
+    "fix",
+    "flaky",
+    "new-failure",
+    "still-failing",
+    "untested",
+    "new",
+    "stable",
+)
 
 
 @dataclass(frozen=True)
@@ -63,8 +71,9 @@ def case_attempts(record: RunRecord, cell: str) -> dict[tuple[str, str], list[Re
     return attempts
 
 
-def classify_run(record: RunRecord,
-                 earlier: Mapping[str, Sequence[RunRecord]]) -> tuple[CaseVerdict, ...]:
+def classify_run(
+    record: RunRecord, earlier: Mapping[str, Sequence[RunRecord]]
+) -> tuple[CaseVerdict, ...]:
     """Classify every case of the run; `earlier` holds, per cell key, the cell's runs before
     this one, oldest first. The result is in KIND_ORDER, run order within a kind."""
     verdicts = []
@@ -89,10 +98,11 @@ def runs_before(runs: Sequence[RunRecord], run_id: str) -> list[RunRecord]:
     """The runs (oldest first) that came before `run_id`; all of them if it is not among
     them."""
     ids = [r.run.run_id for r in runs]
-    return list(runs[:ids.index(run_id)] if run_id in ids else runs)
+    return list(runs[: ids.index(run_id)] if run_id in ids else runs)
 
 
 def earlier_runs(db: HistoryStore, record: RunRecord) -> dict[str, list[RunRecord]]:
     """Per cell of the run, the cell's runs in the history before this one, oldest first."""
-    return {cell.key: runs_before(db.cell_runs(cell.key), record.run.run_id)
-            for cell in record.cells}
+    return {
+        cell.key: runs_before(db.cell_runs(cell.key), record.run.run_id) for cell in record.cells
+    }

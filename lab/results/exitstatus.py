@@ -46,8 +46,9 @@ def proof_problem(text: str, pattern: str) -> tuple[list[str], str]:
     return [line for line, _ in matches], ""
 
 
-def exit_status_suite(name: str, output: str, status: ProgramStatus,
-                      rules: ExitStatusRules) -> Suite:
+def exit_status_suite(
+    name: str, output: str, status: ProgramStatus, rules: ExitStatusRules
+) -> Suite:
     """One case named `name`, judged from how the program ended and what it printed."""
     diagnostics = output_tail(output)
     reason = ""
@@ -73,16 +74,16 @@ def exit_status_suite(name: str, output: str, status: ProgramStatus,
     return Suite(name, 1, [case], [], [])
 
 
-def whole_program_skip(suite: Suite, name: str, output: str, status: ProgramStatus,
-                       rules: ExitStatusRules) -> Suite:
+def whole_program_skip(
+    suite: Suite, name: str, output: str, status: ProgramStatus, rules: ExitStatusRules
+) -> Suite:
     """A KTAP program that skipped as a whole becomes one SKIP case; other suites as they are.
 
     That is a "1..0 # SKIP reason" plan, or a skip exit status with no TAP at all."""
     if suite.cases:
         return suite
     skipped_plan = suite.plan == 0 and not suite.errors
-    skipped_early = (suite.plan is None and status.kind == "exit"
-                     and status.value in rules.skip)
+    skipped_early = suite.plan is None and status.kind == "exit" and status.value in rules.skip
     if not (skipped_plan or skipped_early):
         return suite
     reasons = [d.lstrip("# ") for d in suite.diagnostics if d.lstrip("# ").startswith("SKIP")]

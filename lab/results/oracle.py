@@ -72,7 +72,8 @@ def parse_kernel_log(text: str) -> list[KernelLine]:
 # Lines that can never be allow-listed: BUG() and WARN() reports. Other lines that merely
 # start with "WARNING:" (plain printk warnings) can be allow-listed, each with its reason.
 _HARD = re.compile(
-    r"^\s*(?:watchdog: )?(?:kernel BUG at |BUG: |WARNING: (?:CPU: \d+ PID: \d+ )?at )")
+    r"^\s*(?:watchdog: )?(?:kernel BUG at |BUG: |WARNING: (?:CPU: \d+ PID: \d+ )?at )"
+)
 
 
 @dataclass(frozen=True)

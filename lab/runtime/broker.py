@@ -28,9 +28,11 @@ CONSUMER_TIMEOUT_S = 4 * 3600
 
 def broker_config(consumer_timeout_s: float) -> str:
     """rabbitmq.conf of a private node (ports and address come from its environment)."""
-    return (f"consumer_timeout = {int(consumer_timeout_s * 1000)}\n"
-            "log.file.level = info\n"
-            "log.console = false\n")
+    return (
+        f"consumer_timeout = {int(consumer_timeout_s * 1000)}\n"
+        "log.file.level = info\n"
+        "log.console = false\n"
+    )
 
 
 @dataclass
@@ -81,15 +83,18 @@ class LocalBroker:
             "RABBITMQ_CONF_ENV_FILE": str(self.root / "rabbitmq-env.conf"),
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.root / "enabled_plugins"),
             # Erlang distribution on loopback only; the epmd is ours (started below)
-            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS":
-                "-kernel inet_dist_use_interface {127,0,0,1} -start_epmd false",
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": (
+                "-kernel inet_dist_use_interface {127,0,0,1} -start_epmd false"
+            ),
         }
 
     def start(self) -> "LocalBroker":
         """Start epmd and the node; return once it accepts AMQP connections."""
         if not RABBITMQ_SERVER.exists():
-            raise UsageError(f"{RABBITMQ_SERVER} not found; install the Debian package "
-                             "rabbitmq-server (or run `make deps`)")
+            raise UsageError(
+                f"{RABBITMQ_SERVER} not found; install the Debian package "
+                "rabbitmq-server (or run `make deps`)"
+            )
         self.root.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(exist_ok=True)
         (self.root / "rabbitmq.conf").write_text(broker_config(self.consumer_timeout_s))
@@ -101,12 +106,22 @@ class LocalBroker:
         try:
             self._epmd = subprocess.Popen(
                 [str(EPMD), "-port", str(self.epmd_port), "-address", "127.0.0.1"],
-                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, start_new_session=True)
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
             with open(self.log_dir / "server.out", "wb") as out:
                 self._server = subprocess.Popen(
-                    [str(RABBITMQ_SERVER)], env=env, cwd=self.root, stdin=subprocess.DEVNULL,
-                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                    [str(RABBITMQ_SERVER)],
+                    env=env,
+                    cwd=self.root,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
             self._wait_ready(start + self.start_timeout_s)
         except BaseException:
             self.stop()
@@ -117,24 +132,33 @@ class LocalBroker:
     def _wait_ready(self, deadline: float) -> None:
         """Until an AMQP handshake succeeds; an InfraError naming the logs when the node
         exits or the deadline passes first."""
+
         def check_alive(exc: Exception, interval: float) -> None:
             assert self._server is not None
             if self._server.poll() is not None:
                 out = self.log_dir / "server.out"
                 tail = "\n".join(out.read_text(errors="replace").strip().splitlines()[-3:])
-                raise InfraError(f"RabbitMQ node {self.node} exited (status "
-                                 f"{self._server.returncode}) while starting; see {self.log} "
-                                 f"and {out}:\n{tail}")
+                raise InfraError(
+                    f"RabbitMQ node {self.node} exited (status "
+                    f"{self._server.returncode}) while starting; see {self.log} "
+                    f"and {out}:\n{tail}"
+                )
 
         with Connection(self.url, connect_timeout=2) as conn:
             try:
-                conn.ensure_connection(errback=check_alive, interval_start=0.2,
-                                       interval_step=0.2, interval_max=0.5,
-                                       timeout=max(0.1, deadline - time.monotonic()))
+                conn.ensure_connection(
+                    errback=check_alive,
+                    interval_start=0.2,
+                    interval_step=0.2,
+                    interval_max=0.5,
+                    timeout=max(0.1, deadline - time.monotonic()),
+                )
             except OperationalError as e:
-                raise InfraError(f"RabbitMQ node {self.node} did not accept AMQP on "
-                                 f"127.0.0.1:{self.amqp_port} within "
-                                 f"{self.start_timeout_s:.0f}s ({e}); see {self.log}") from e
+                raise InfraError(
+                    f"RabbitMQ node {self.node} did not accept AMQP on "
+                    f"127.0.0.1:{self.amqp_port} within "
+                    f"{self.start_timeout_s:.0f}s ({e}); see {self.log}"
+                ) from e
 
     def processes(self) -> list[int]:
         """Every live process of the node, its epmd and their children."""
@@ -156,4 +180,3 @@ class LocalBroker:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-

@@ -46,8 +46,12 @@ def queue(name: str) -> Queue:
 
 def make_app(broker_url: str, limits: TimeLimits = TimeLimits()) -> Celery:
     """The pool's app on this broker, its tasks registered."""
-    app = Celery("faultlab", broker=broker_url, backend="rpc://",
-                 include=[*TASK_MODULES, *extra_task_modules()])
+    app = Celery(
+        "faultlab",
+        broker=broker_url,
+        backend="rpc://",
+        include=[*TASK_MODULES, *extra_task_modules()],
+    )
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,

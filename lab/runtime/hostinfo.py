@@ -40,17 +40,18 @@ def lab_version() -> str:
 @cache
 def lab_commit() -> str:
     """The lab checkout's commit ('-dirty' with local changes), '' outside git."""
-    result = proc.run(["git", "-C", str(paths.PROJECT_ROOT), "describe", "--always",
-                       "--dirty"], check=False)
+    result = proc.run(
+        ["git", "-C", str(paths.PROJECT_ROOT), "describe", "--always", "--dirty"], check=False
+    )
     return result.stdout.strip() if result.returncode == 0 else ""
 
 
 def arch_tools() -> dict[str, ArchTools]:
-    return {name: ArchTools(shutil.which(arch.qemu_binary) or "",
-                            shutil.which(arch.compiler) or "")
-            for name, arch in ARCHES.items()}
+    return {
+        name: ArchTools(shutil.which(arch.qemu_binary) or "", shutil.which(arch.compiler) or "")
+        for name, arch in ARCHES.items()
+    }
 
 
 def host_info(node: str, queues: tuple[str, ...]) -> HostInfo:
-    return HostInfo(socket.gethostname(), node, queues, lab_version(), lab_commit(),
-                    arch_tools())
+    return HostInfo(socket.gethostname(), node, queues, lab_version(), lab_commit(), arch_tools())

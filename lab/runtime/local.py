@@ -1,33 +1,40 @@
-"""The `local` runtime: builds and attempts run in this process, as `lab nightly` always did."""
+"""The `local` runtime: jobs run in this process, one after the other per caller thread;
+as many nightly cells at once as cores and memory allow."""
 
 import os
 from pathlib import Path
+from typing import Any
 
-from lab.arch import get_arch
-from lab.errors import LabError
-from lab.job import ArchRun, run_arch
-from lab.kernel.build import build_kernel
-from lab.runtime.jobs import AttemptJob, BuildJob
+from lab.errors import InfraError
+from lab.run.jobs import Job
 
 GUEST_VCPUS = 2
 GUEST_HOST_MEMORY_MB = 2048  # guest RAM (the heavy profile's) plus QEMU's own
 
 
 class LocalRuntime:
-    """Jobs run here; as many attempts at once as cores and memory allow."""
+    """Jobs run here."""
 
     name = "local"
 
-    def build(self, job: BuildJob) -> str | LabError:
-        try:
-            return build_kernel(job.spec.request(flavour=job.flavour)).id
-        except LabError as e:  # a patch that does not apply is a build failure of its cells
-            return e
+    def run(self, job: Job, workdir: Path | None = None) -> dict[str, Any]:
+        if workdir is not None:
+            workdir.mkdir(parents=True, exist_ok=True)
+        return job.execute(workdir, None)
 
-    def run_attempt(self, job: AttemptJob, attempt_dir: Path) -> ArchRun:
-        return run_arch(job.request(attempt_dir.parent), get_arch(job.cell.arch), attempt_dir)
+    def run_many(self, jobs: list[Job], workdirs: list[Path]) -> list[dict[str, Any] | InfraError]:
+        results: list[dict[str, Any] | InfraError] = []
+        for job, workdir in zip(jobs, workdirs, strict=True):
+            try:
+                results.append(self.run(job, workdir))
+            except InfraError as e:
+                results.append(e)
+        return results
 
-    def slots(self, cells: int) -> int:
+    def publish(self, build_dir: Path) -> None:
+        """Builds made here are already where local jobs look."""
+
+    def slots(self, jobs: int) -> int:
         """A guest per GUEST_VCPUS cores, and per GUEST_HOST_MEMORY_MB available."""
         cores = os.cpu_count() or 1
         try:
@@ -35,4 +42,4 @@ class LocalRuntime:
             memory_slots = pages // (GUEST_HOST_MEMORY_MB << 20)
         except (ValueError, OSError):
             memory_slots = 1
-        return max(1, min(cores // GUEST_VCPUS, memory_slots, cells))
+        return max(1, min(cores // GUEST_VCPUS, memory_slots, jobs))

@@ -4,27 +4,20 @@
 (its guest programs are compiled there too). A worker takes only what its host can run.
 """
 
-import shutil
-
 from lab.arch import ARCHES, ArchProfile
 from lab.errors import UsageError
 from lab.kernel.build import BUILD_TOOLS
 from lab.kernel.toolchain import require
+from lab.run.jobs import BUILD_QUEUE, qemu_queue
 
-BUILD_QUEUE = "build"
-QUEUES = (BUILD_QUEUE, *(f"qemu-{name}" for name in ARCHES))
-
-
-def qemu_queue(arch: str) -> str:
-    """The queue of the jobs that boot `arch` guests."""
-    return f"qemu-{arch}"
+QUEUES = (BUILD_QUEUE, *(qemu_queue(name) for name in ARCHES))
 
 
 def queue_tools(queue: str) -> tuple[str, ...]:
     """The host programs a queue's jobs run."""
     if queue == BUILD_QUEUE:
         return (*BUILD_TOOLS, *(arch.compiler for arch in ARCHES.values()))
-    arch: ArchProfile = ARCHES[queue.removeprefix("qemu-")]
+    arch: ArchProfile = next(a for a in ARCHES.values() if qemu_queue(a.name) == queue)
     return (arch.qemu_binary, arch.compiler)
 
 
@@ -47,8 +40,3 @@ def require_queue(queue: str) -> None:
             require(program)
         except UsageError as e:
             raise UsageError(f"this host cannot serve queue {queue}: {e}") from None
-
-
-def servable_queues() -> tuple[str, ...]:
-    """The queues whose every program this host has."""
-    return tuple(q for q in QUEUES if all(shutil.which(p) for p in queue_tools(q)))

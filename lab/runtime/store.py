@@ -11,29 +11,13 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Protocol
 
 from lab import paths
 
 
-class ArtifactStore(Protocol):
-    """Artifacts shared between workers."""
-
-    def fetch_build(self, build_id: str, dest: Path) -> bool:
-        """Copy the build into `dest` (absent) if the store has it."""
-
-    def put_build(self, build_dir: Path) -> None:
-        """Share a finished build (its directory name is its id)."""
-
-    def put_blob(self, data: bytes) -> str:
-        """Store bytes; their sha256."""
-
-    def get_blob(self, digest: str) -> bytes:
-        """The bytes stored under `digest`."""
-
-
 class DirectoryStore:
-    """An ArtifactStore in a directory: builds/<id>/ and blobs/<sha256>."""
+    """An ArtifactStore (lab/kernel/artifacts.py) in a directory: builds/<id>/ and
+    blobs/<sha256>."""
 
     def __init__(self, root: Path):
         self.root = root

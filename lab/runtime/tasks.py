@@ -1,23 +1,22 @@
-"""The pool's tasks, registered by name on whichever app imports this module.
+"""The pool's tasks, registered by name on whichever app imports this module: lab.job runs
+any job (lab/run/jobs.py) blind to who sent it; lab.ping tells what a worker is."""
 
-lab.build and lab.run_attempt are the nightly's jobs (lab/runtime/jobs.py); lab.ping tells
-what a worker is.
-"""
-
+import shutil
+import tempfile
 from dataclasses import asdict
+from pathlib import Path
+from typing import Any
 
 from celery import shared_task
+from celery.utils.log import get_task_logger
 
+from lab.run.jobs import from_wire
 from lab.runtime.hostinfo import host_info
-from lab.runtime.jobs import (
-    AttemptJob,
-    BisectRunJob,
-    BuildJob,
-    do_attempt,
-    do_bisect_run,
-    do_build,
-)
+from lab.runtime.packing import pack
 from lab.runtime.store import default_store
+
+JOB_TASK = "lab.job"
+log = get_task_logger(__name__)
 
 
 @shared_task(name="lab.ping", bind=True)
@@ -27,22 +26,25 @@ def ping(self) -> dict:
     return asdict(host_info(self.request.hostname or "", queues))
 
 
-@shared_task(name="lab.build")
-def build(job: dict) -> dict:
-    """Build one kernel of a matrix (a BuildJob), sharing it through the artifact store."""
-    return do_build(BuildJob.from_dict(job), default_store())
-
-
-@shared_task(name="lab.run_attempt", bind=True)
-def run_attempt(self, job: dict) -> dict:
-    """Boot a cell's kernel and run its suites once (an AttemptJob); its files go to the
-    artifact store."""
-    return {**do_attempt(AttemptJob.from_dict(job), default_store()),
-            "worker": self.request.hostname}
-
-
-@shared_task(name="lab.bisect_run", bind=True)
-def bisect_run(self, job: dict) -> dict:
-    """One run of a bisect candidate (a BisectRunJob); its files go to the artifact store."""
-    return {**do_bisect_run(BisectRunJob.from_dict(job), default_store()),
-            "worker": self.request.hostname}
+@shared_task(name=JOB_TASK, bind=True)
+def run_job(self, wire: dict[str, Any], files: bool) -> dict[str, Any]:
+    """Run a job; with `files`, in a scratch directory whose files go to the artifact store
+    as one blob (the submitter unpacks it where the job's files belong)."""
+    job, store = from_wire(wire), default_store()
+    log.info("running %s: %s", wire["type"], job.describe())  # "lab.job[<id>]: running ..."
+    done = {"worker": self.request.hostname}
+    if not files:
+        return {**done, "result": job.execute(None, store)}
+    scratch = Path(tempfile.mkdtemp(prefix="faultlab-job-"))
+    try:
+        workdir = scratch / "work"
+        workdir.mkdir()
+        result = job.execute(workdir, store)
+        return {
+            **done,
+            "result": result,
+            "logs": store.put_blob(pack(workdir)),
+            "scratch": str(workdir),
+        }
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -26,10 +26,21 @@ class WorkerOptions:
 def worker_argv(options: WorkerOptions) -> list[str]:
     """The `celery worker` arguments: prefork (time limits need it), no mingle or gossip
     (nothing to sync between workers; a faster start)."""
-    return ["worker", "--queues", ",".join(options.queues),
-            "--concurrency", str(options.concurrency), "--hostname", options.name,
-            "--pool", "prefork", "--loglevel", options.loglevel,
-            "--without-mingle", "--without-gossip"]
+    return [
+        "worker",
+        "--queues",
+        ",".join(options.queues),
+        "--concurrency",
+        str(options.concurrency),
+        "--hostname",
+        options.name,
+        "--pool",
+        "prefork",
+        "--loglevel",
+        options.loglevel,
+        "--without-mingle",
+        "--without-gossip",
+    ]
 
 
 def run_worker(options: WorkerOptions) -> int:
@@ -40,7 +51,10 @@ def run_worker(options: WorkerOptions) -> int:
         require_queue(queue)
     url = options.broker or broker_from_env()
     name = host_format(default_nodename(options.name))
-    print(f"lab worker {name}: queues {', '.join(options.queues)} of broker "
-          f"{maybe_sanitize_url(url)}", flush=True)
+    print(
+        f"lab worker {name}: queues {', '.join(options.queues)} of broker "
+        f"{maybe_sanitize_url(url)}",
+        flush=True,
+    )
     app = make_app(url)
     return app.worker_main(worker_argv(options)) or 0

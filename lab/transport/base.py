@@ -1,33 +1,15 @@
 """What every transport offers the suites: commands through the agent protocol, the kernel
 log, the paths of the lab's files on the target."""
 
-from dataclasses import dataclass
 from typing import Protocol
 
 from lab.errors import InfraError
-from lab.vm.agent import CommandResult, Hello
-
-
-@dataclass(frozen=True)
-class TargetPaths:
-    """Where the lab's files and scratch filesystems are on a target."""
-
-    bindir: str  # suite programs and labctl
-    moddir: str  # lab kernel modules; '{release}' is the running kernel's release
-    tmpfs: str  # a tmpfs directory for file-backed cases
-    ext4: str = ""  # an ext4 directory, '' when the target has none (those cases skip)
-
-    def module(self, name: str, release: str) -> str:
-        """The path of a lab module on the target."""
-        return f"{self.moddir.format(release=release)}/{name}.ko"
-
+from lab.suites.layout import TargetPaths
+from lab.transport.agent import CommandResult, Hello
 
 # Host-side grace beyond a command's own timeout before the machine running it is declared
 # hung (a guest) or unreachable (a remote target).
 HANG_GRACE_S = 60.0
-
-# The lab's own guest image (lab/image/initramfs.py) and its scratch disk.
-GUEST_PATHS = TargetPaths("/lab/bin", "/lib/modules/{release}/extra", "/tmp", "/mnt/ext4")
 
 
 class TransportLost(InfraError):
@@ -52,12 +34,14 @@ class Transport(Protocol):
     def crash_evidence(self) -> str: ...
 
 
-def run_required(target: Transport, argv: list[str], failure: str,
-                 timeout_s: float) -> CommandResult:
+def run_required(
+    target: Transport, argv: list[str], failure: str, timeout_s: float
+) -> CommandResult:
     """Run a command the lab itself needs: if it fails, raise InfraError saying `failure`,
     how the command ended and its stderr."""
     result = target.run(argv, timeout_s=timeout_s)
     if not result.ok:
-        raise InfraError(f"{failure}: {result.describe()}: "
-                         f"{result.stderr.decode(errors='replace').strip()}")
+        raise InfraError(
+            f"{failure}: {result.describe()}: {result.stderr.decode(errors='replace').strip()}"
+        )
     return result

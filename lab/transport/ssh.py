@@ -13,10 +13,11 @@ from pathlib import Path
 
 import paramiko
 
-from lab.transport.base import HANG_GRACE_S, TargetPaths, TransportLost
+from lab.suites.layout import TargetPaths
+from lab.transport.agent import AgentClient, AgentGone, CommandResult, Hello
+from lab.transport.base import HANG_GRACE_S, TransportLost
 from lab.transport.kmsg import KmsgCursor
 from lab.transport.url import TargetUrl
-from lab.vm.agent import AgentClient, AgentGone, CommandResult, Hello
 
 DEFAULT_KNOWN_HOSTS = Path("~/.ssh/known_hosts")
 COMMAND_TIMEOUT_S = 600.0
@@ -39,8 +40,10 @@ def connect(url: TargetUrl, options: SshOptions) -> paramiko.SSHClient:
     refused key, unreachable host)."""
     known = options.known_hosts_file()
     if not known.is_file():
-        raise TransportLost(f"{url}: no known_hosts file {known}; check the target's host key "
-                            f"and add it (ssh-keyscan -p {url.port} {url.host} >> {known})")
+        raise TransportLost(
+            f"{url}: no known_hosts file {known}; check the target's host key "
+            f"and add it (ssh-keyscan -p {url.port} {url.host} >> {known})"
+        )
     client = paramiko.SSHClient()
     client.load_host_keys(str(known))
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
@@ -49,13 +52,23 @@ def connect(url: TargetUrl, options: SshOptions) -> paramiko.SSHClient:
         raise TransportLost(f"{url}: key file {key} not found")
     timeout = options.connect_timeout_s
     try:
-        client.connect(url.host, url.port, url.user, key_filename=str(key) if key else None,
-                       allow_agent=key is None, look_for_keys=key is None, timeout=timeout,
-                       banner_timeout=timeout, auth_timeout=timeout)
+        client.connect(
+            url.host,
+            url.port,
+            url.user,
+            key_filename=str(key) if key else None,
+            allow_agent=key is None,
+            look_for_keys=key is None,
+            timeout=timeout,
+            banner_timeout=timeout,
+            auth_timeout=timeout,
+        )
     except paramiko.BadHostKeyException as e:
         client.close()
-        raise TransportLost(f"{url}: host key {e.key.get_name()} {e.key.fingerprint} does not "
-                            f"match the one in {known}: refusing to connect") from e
+        raise TransportLost(
+            f"{url}: host key {e.key.get_name()} {e.key.fingerprint} does not "
+            f"match the one in {known}: refusing to connect"
+        ) from e
     except paramiko.AuthenticationException as e:
         client.close()
         how = f"key {key}" if key else "the SSH agent's and the default keys"
@@ -63,8 +76,10 @@ def connect(url: TargetUrl, options: SshOptions) -> paramiko.SSHClient:
     except paramiko.SSHException as e:
         client.close()
         if "not found in known_hosts" in str(e):
-            raise TransportLost(f"{url}: host key not in {known}; check it and add it "
-                                f"(ssh-keyscan -p {url.port} {url.host} >> {known})") from e
+            raise TransportLost(
+                f"{url}: host key not in {known}; check it and add it "
+                f"(ssh-keyscan -p {url.port} {url.host} >> {known})"
+            ) from e
         raise TransportLost(f"{url}: SSH failed: {e}") from e
     except OSError as e:
         client.close()
@@ -81,8 +96,13 @@ class ExecResult:
     stderr: bytes
 
 
-def exec_command(client: paramiko.SSHClient, url: TargetUrl, command: str, stdin: bytes = b"",
-                 timeout_s: float = 120.0) -> ExecResult:
+def exec_command(
+    client: paramiko.SSHClient,
+    url: TargetUrl,
+    command: str,
+    stdin: bytes = b"",
+    timeout_s: float = 120.0,
+) -> ExecResult:
     """Run a shell command on the target, feeding it `stdin`; TransportLost if the channel
     breaks or the command outlasts `timeout_s`."""
     try:
@@ -101,17 +121,21 @@ def exec_command(client: paramiko.SSHClient, url: TargetUrl, command: str, stdin
     return ExecResult(status, stdout, stderr)
 
 
-def upload(client: paramiko.SSHClient, url: TargetUrl, data: bytes, path: str,
-           mode: str = "755") -> None:
+def upload(
+    client: paramiko.SSHClient, url: TargetUrl, data: bytes, path: str, mode: str = "755"
+) -> None:
     """Write `data` to `path` on the target: a temporary name first, then renamed."""
     part = f"{path}.part"
-    command = (f"mkdir -p {shlex.quote(str(Path(path).parent))} && "
-               f"cat > {shlex.quote(part)} && chmod {mode} {shlex.quote(part)} && "
-               f"mv -f {shlex.quote(part)} {shlex.quote(path)}")
+    command = (
+        f"mkdir -p {shlex.quote(str(Path(path).parent))} && "
+        f"cat > {shlex.quote(part)} && chmod {mode} {shlex.quote(part)} && "
+        f"mv -f {shlex.quote(part)} {shlex.quote(path)}"
+    )
     result = exec_command(client, url, command, stdin=data)
     if result.status != 0:
-        raise TransportLost(f"{url}: cannot write {path}: "
-                            f"{result.stderr.decode(errors='replace').strip()}")
+        raise TransportLost(
+            f"{url}: cannot write {path}: {result.stderr.decode(errors='replace').strip()}"
+        )
 
 
 class SshTransport:
@@ -119,8 +143,13 @@ class SshTransport:
 
     name = "ssh"
 
-    def __init__(self, url: TargetUrl, client: paramiko.SSHClient, paths: TargetPaths,
-                 cursor: KmsgCursor | None = None):
+    def __init__(
+        self,
+        url: TargetUrl,
+        client: paramiko.SSHClient,
+        paths: TargetPaths,
+        cursor: KmsgCursor | None = None,
+    ):
         self.url, self.client, self.paths = url, client, paths
         self.cursor = cursor or KmsgCursor()
         self.channel: paramiko.Channel | None = None
@@ -137,8 +166,9 @@ class SshTransport:
             raise TransportLost(f"{self.url}: cannot start the agent: {e}") from e
         self.agent = AgentClient(self.channel)
         try:
-            self._hello = self.agent.hello(time.monotonic() + timeout_s,
-                                           alive=lambda: not self.channel.exit_status_ready())
+            self._hello = self.agent.hello(
+                time.monotonic() + timeout_s, alive=lambda: not self.channel.exit_status_ready()
+            )
         except (AgentGone, TimeoutError, OSError) as e:
             why = self._stderr() or str(e) or "no READY"
             raise TransportLost(f"{self.url}: the agent did not start: {why}") from e
@@ -170,16 +200,17 @@ class SshTransport:
         except (AgentGone, OSError, TimeoutError, EOFError) as e:
             self.close()
             why = "stopped answering" if isinstance(e, TimeoutError) else "connection lost"
-            raise TransportLost(f"{self.url}: {why} while running {argv[0]} ({e or 'EOF'})") \
-                from e
+            raise TransportLost(f"{self.url}: {why} while running {argv[0]} ({e or 'EOF'})") from e
 
     def kmsg(self) -> str:
         """Kernel log records not read before on this target, also across reconnects."""
         result = self.run(["@kmsg"], timeout_s=30)
         if not result.ok:
-            raise TransportLost(f"{self.url}: cannot read the kernel log: "
-                                f"{result.stderr.decode(errors='replace').strip()} (the lab "
-                                "needs /dev/kmsg: log in as root or set kernel.dmesg_restrict=0)")
+            raise TransportLost(
+                f"{self.url}: cannot read the kernel log: "
+                f"{result.stderr.decode(errors='replace').strip()} (the lab "
+                "needs /dev/kmsg: log in as root or set kernel.dmesg_restrict=0)"
+            )
         return self.cursor.take(result.stdout.decode(errors="replace"))
 
     def crash_evidence(self) -> str:

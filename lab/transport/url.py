@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from lab.errors import UsageError
 
-TARGET_RE = re.compile(r"ssh://(?:(?P<user>[^@/:\s]+)@)?(?P<host>\[[0-9a-fA-F:.]+\]|[^@/:\s\[\]]+)"
-                       r"(?::(?P<port>\d{1,5}))?/?")
+TARGET_RE = re.compile(
+    r"ssh://(?:(?P<user>[^@/:\s]+)@)?(?P<host>\[[0-9a-fA-F:.]+\]|[^@/:\s\[\]]+)"
+    r"(?::(?P<port>\d{1,5}))?/?"
+)
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,12 @@ from lab.errors import BootError, InfraError
 from lab.image.disk import make_ext4, make_raw
 from lab.progress import note
 from lab.results.oracle import find_problems, load_allowlist, parse_console
-from lab.transport.base import GUEST_PATHS, HANG_GRACE_S
-from lab.vm.agent import AgentClient, AgentGone, CommandResult, Hello
+from lab.suites.layout import GUEST_PATHS
+from lab.transport.agent import AgentClient, AgentGone, CommandResult, Hello
+from lab.transport.base import HANG_GRACE_S
 from lab.vm.qemu import MachineSpec, QemuProcess, Sockets
 
-EXT4_MOUNT = "/mnt/ext4"
+EXT4_MOUNT = GUEST_PATHS.ext4
 PANIC_MARKERS = ("Kernel panic - not syncing", "---[ end Kernel panic")
 
 
@@ -57,8 +58,11 @@ class Guest:
             shutil.rmtree(self._sockdir, ignore_errors=True)
             raise
         self.spec = spec
-        self.qemu = QemuProcess(spec, Sockets(self._sockdir / "qmp.sock",
-                                              self._sockdir / "agent.sock"), self.console_log)
+        self.qemu = QemuProcess(
+            spec,
+            Sockets(self._sockdir / "qmp.sock", self._sockdir / "agent.sock"),
+            self.console_log,
+        )
         self.agent: AgentClient | None = None
         self.boot: BootInfo | None = None
 
@@ -92,8 +96,10 @@ class Guest:
         if self.spec.scratch_ext4_mb:
             self._mount_scratch_ext4()
         self.boot = BootInfo(hello, time.monotonic() - start)
-        note(f"{arch.name} guest up in {self.boot.boot_s:.1f}s: Linux {hello.release}, "
-             f"{hello.page_size // 1024}K pages ({self.spec.accel})")
+        note(
+            f"{arch.name} guest up in {self.boot.boot_s:.1f}s: Linux {hello.release}, "
+            f"{hello.page_size // 1024}K pages ({self.spec.accel})"
+        )
 
     def _attach_scratch_disks(self, spec: MachineSpec) -> MachineSpec:
         """Fresh per-boot disks first (ext4 then swap), then the spec's own drives."""
@@ -102,22 +108,23 @@ class Guest:
             scratch.append(("ext4", make_ext4(self._sockdir / "ext4.img", spec.scratch_ext4_mb)))
         if spec.swap_disk_mb:
             scratch.append(("swap", make_raw(self._sockdir / "swap.img", spec.swap_disk_mb)))
-        self.devices = {role: f"/dev/vd{chr(ord('a') + i)}" for i, (role, _) in
-                        enumerate(scratch)}
+        self.devices = {role: f"/dev/vd{chr(ord('a') + i)}" for i, (role, _) in enumerate(scratch)}
         return dataclasses.replace(spec, drives=(*(path for _, path in scratch), *spec.drives))
 
     def _mount_scratch_ext4(self) -> None:
         """Mount the scratch disk (the first virtio disk) on EXT4_MOUNT."""
         try:
-            result = self.run(["@mount", self.devices["ext4"], EXT4_MOUNT, "ext4"],
-                              timeout_s=60)
+            result = self.run(["@mount", self.devices["ext4"], EXT4_MOUNT, "ext4"], timeout_s=60)
         except GuestCrashed as e:
-            raise self._boot_failure(f"{self.spec.arch.name} guest crashed mounting the "
-                                     f"scratch ext4 disk ({e})") from e
+            raise self._boot_failure(
+                f"{self.spec.arch.name} guest crashed mounting the scratch ext4 disk ({e})"
+            ) from e
         if not result.ok:
-            raise BootError(f"could not mount the scratch ext4 disk on {EXT4_MOUNT}: "
-                            f"{result.stderr.decode(errors='replace').strip()}; "
-                            f"console log: {self.console_log}")
+            raise BootError(
+                f"could not mount the scratch ext4 disk on {EXT4_MOUNT}: "
+                f"{result.stderr.decode(errors='replace').strip()}; "
+                f"console log: {self.console_log}"
+            )
 
     def _connect_agent(self, deadline: float) -> socket.socket:
         path = self.qemu.sockets.agent
@@ -142,8 +149,10 @@ class Guest:
         if problems:
             message += "; kernel: " + "; ".join(p.title for p in problems)
         tail = "\n".join(console.splitlines()[-25:])
-        return BootError(f"{message}; console log: {self.console_log}\n{tail}",
-                         tuple((p.title, p.report) for p in problems))
+        return BootError(
+            f"{message}; console log: {self.console_log}\n{tail}",
+            tuple((p.title, p.report) for p in problems),
+        )
 
     def run(self, argv: list[str], timeout_s: float | None = None) -> CommandResult:
         """Run a command in the guest and wait for it (default timeout: the arch's).
@@ -163,13 +172,16 @@ class Guest:
             self.qemu.settle()
             console = self.qemu.console_text()
             if any(marker in console for marker in PANIC_MARKERS):
-                raise GuestCrashed(f"kernel panic while running {argv[0]}",
-                                   self.console_log) from e
+                raise GuestCrashed(f"kernel panic while running {argv[0]}", self.console_log) from e
             if not self.qemu.alive():
-                raise InfraError(f"QEMU died while running {argv[0]}; console log: "
-                                 f"{self.console_log}") from e
-            raise GuestCrashed(f"guest stopped answering while running {argv[0]} "
-                               f"(>{timeout_s + HANG_GRACE_S:.0f}s)", self.console_log) from e
+                raise InfraError(
+                    f"QEMU died while running {argv[0]}; console log: {self.console_log}"
+                ) from e
+            raise GuestCrashed(
+                f"guest stopped answering while running {argv[0]} "
+                f"(>{timeout_s + HANG_GRACE_S:.0f}s)",
+                self.console_log,
+            ) from e
 
     @property
     def hello(self) -> Hello:

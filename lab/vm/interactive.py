@@ -21,8 +21,11 @@ def interactive_console(spec: MachineSpec, log_dir: Path) -> int:
         raise UsageError("lab boot needs a terminal on standard input")
     log_dir.mkdir(parents=True, exist_ok=True)
     console_log = log_dir / f"{spec.arch.name}-console.log"
-    print(f"{spec.arch.name} guest booting; Ctrl-] leaves and powers it off; console log: "
-          f"{console_log}", file=sys.stderr)
+    print(
+        f"{spec.arch.name} guest booting; Ctrl-] leaves and powers it off; console log: "
+        f"{console_log}",
+        file=sys.stderr,
+    )
     with _booted(spec, log_dir, console_log) as qemu:
         qemu.child.interact(escape_character=ESCAPE)
     print("\nguest powered off", file=sys.stderr)
@@ -42,8 +45,9 @@ def _booted(spec: MachineSpec, log_dir: Path, console_log: Path) -> Iterator[Qem
             yield guest.qemu
         return
     with tempfile.TemporaryDirectory(prefix="faultlab-") as sockdir:
-        qemu = QemuProcess(spec, Sockets(Path(sockdir) / "qmp.sock", Path(sockdir) / "agent.sock"),
-                           console_log)
+        qemu = QemuProcess(
+            spec, Sockets(Path(sockdir) / "qmp.sock", Path(sockdir) / "agent.sock"), console_log
+        )
         try:
             qemu.start(pump=False)
             yield qemu
@@ -54,9 +58,11 @@ def _booted(spec: MachineSpec, log_dir: Path, console_log: Path) -> Iterator[Qem
 def login_lines(endpoint: SshEndpoint, arch_name: str) -> list[str]:
     """How to log in to the guest, and to run the lab's suites in it."""
     key, known_hosts = endpoint.key_file, endpoint.known_hosts
-    return ["log in:",
-            f"  ssh -i {key} -o UserKnownHostsFile={known_hosts} -p {endpoint.port} "
-            f"{endpoint.user}@{endpoint.host}",
-            "run suites:",
-            f"  lab run --target {endpoint.url()} --ssh-key {key} --known-hosts {known_hosts} "
-            f"--arch {arch_name}"]
+    return [
+        "log in:",
+        f"  ssh -i {key} -o UserKnownHostsFile={known_hosts} -p {endpoint.port} "
+        f"{endpoint.user}@{endpoint.host}",
+        "run suites:",
+        f"  lab run --target {endpoint.url()} --ssh-key {key} --known-hosts {known_hosts} "
+        f"--arch {arch_name}",
+    ]

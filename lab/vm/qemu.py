@@ -41,8 +41,15 @@ class MachineSpec:
     def cmdline(self) -> str:
         """The kernel command line."""
         mmu = self.arch.mmu_options.get(self.mmu, ()) if self.mmu else ()
-        parts = [f"console={self.arch.console}", "panic=-1", "printk.time=1",
-                 "loglevel=7", *self.arch.cmdline, *mmu, *self.cmdline_extra]
+        parts = [
+            f"console={self.arch.console}",
+            "panic=-1",
+            "printk.time=1",
+            "loglevel=7",
+            *self.arch.cmdline,
+            *mmu,
+            *self.cmdline_extra,
+        ]
         return " ".join(parts)
 
 
@@ -58,21 +65,50 @@ def qemu_argv(spec: MachineSpec, sockets: Sockets) -> list[str]:
     """The QEMU command line: console on stdio, QMP and the agent port on unix sockets."""
     arch = spec.arch
     if spec.memory_mb % arch.memory_align_mb:
-        raise UsageError(f"{arch.name} guest RAM must be a multiple of {arch.memory_align_mb} "
-                         f"MiB ({arch.qemu_machine}), not {spec.memory_mb} MiB")
+        raise UsageError(
+            f"{arch.name} guest RAM must be a multiple of {arch.memory_align_mb} "
+            f"MiB ({arch.qemu_machine}), not {spec.memory_mb} MiB"
+        )
     cpu = "host" if spec.accel == "kvm" else arch.qemu_cpu  # KVM runs the host's own CPU
     accel = f"tcg,thread={arch.tcg_thread}" if spec.accel == "tcg" else spec.accel
     argv = [
-        arch.qemu_binary, "-M", arch.qemu_machine, "-cpu", cpu,
-        "-accel", accel, "-m", str(spec.memory_mb), "-smp", str(spec.cpus),
-        "-display", "none", "-vga", "none", *nic_argv(spec.ssh_port), "-monitor", "none",
-        "-serial", "stdio", "-no-reboot",
-        "-kernel", str(spec.kernel), "-initrd", str(spec.initrd), "-append", spec.cmdline(),
-        "-qmp", f"unix:{sockets.qmp},server=on,wait=off",
-        "-device", "virtio-serial-pci,id=vser0",
-        "-chardev", f"socket,id=agent,path={sockets.agent},server=on,wait=off",
-        "-device", "virtserialport,bus=vser0.0,chardev=agent,name=lab.agent",
-        "-device", "virtio-balloon-pci,id=balloon0",
+        arch.qemu_binary,
+        "-M",
+        arch.qemu_machine,
+        "-cpu",
+        cpu,
+        "-accel",
+        accel,
+        "-m",
+        str(spec.memory_mb),
+        "-smp",
+        str(spec.cpus),
+        "-display",
+        "none",
+        "-vga",
+        "none",
+        *nic_argv(spec.ssh_port),
+        "-monitor",
+        "none",
+        "-serial",
+        "stdio",
+        "-no-reboot",
+        "-kernel",
+        str(spec.kernel),
+        "-initrd",
+        str(spec.initrd),
+        "-append",
+        spec.cmdline(),
+        "-qmp",
+        f"unix:{sockets.qmp},server=on,wait=off",
+        "-device",
+        "virtio-serial-pci,id=vser0",
+        "-chardev",
+        f"socket,id=agent,path={sockets.agent},server=on,wait=off",
+        "-device",
+        "virtserialport,bus=vser0.0,chardev=agent,name=lab.agent",
+        "-device",
+        "virtio-balloon-pci,id=balloon0",
     ]
     for index, drive in enumerate(spec.drives):
         argv += ["-drive", f"file={drive},format=raw,if=virtio,index={index}"]
@@ -86,8 +122,12 @@ def nic_argv(ssh_port: int) -> list[str]:
         return ["-nic", "none"]
     if not 0 < ssh_port < 65536:
         raise UsageError(f"SSH port {ssh_port} is not a TCP port")
-    return ["-netdev", f"user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{ssh_port}-:22",
-            "-device", "virtio-net-pci,netdev=net0"]
+    return [
+        "-netdev",
+        f"user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{ssh_port}-:22",
+        "-device",
+        "virtio-net-pci,netdev=net0",
+    ]
 
 
 def _die_with_parent() -> None:
@@ -114,9 +154,15 @@ class QemuProcess:
         argv = qemu_argv(self.spec, self.sockets)
         require(argv[0])
         self._logfile = open(self.console_log, "wb")  # noqa: SIM115 (closed in stop())
-        self.child = pexpect.spawn(argv[0], argv[1:], timeout=None, echo=False,
-                                   logfile=None, preexec_fn=_die_with_parent,
-                                   dimensions=(50, 200))
+        self.child = pexpect.spawn(
+            argv[0],
+            argv[1:],
+            timeout=None,
+            echo=False,
+            logfile=None,
+            preexec_fn=_die_with_parent,
+            dimensions=(50, 200),
+        )
         self.child.logfile_read = self._logfile
         if pump:
             self._pump = threading.Thread(target=self._read_console, daemon=True)
@@ -188,5 +234,8 @@ class QemuProcess:
         if self._pump:
             self._pump.join(timeout=2)
         self._logfile.close()
-        return self.child.exitstatus if self.child.exitstatus is not None else \
-            -(self.child.signalstatus or 0)
+        return (
+            self.child.exitstatus
+            if self.child.exitstatus is not None
+            else -(self.child.signalstatus or 0)
+        )

@@ -15,14 +15,15 @@ from lab.vm.guest import Guest
 
 USER = "root"
 # QEMU user networking: the guest's address and the gateway (the host) it gives.
-NETWORK = (["ip", "link", "set", "lo", "up"],
-           ["ip", "addr", "add", "10.0.2.15/24", "dev", "eth0"],
-           ["ip", "link", "set", "eth0", "up"],
-           ["ip", "route", "add", "default", "via", "10.0.2.2"])
+NETWORK = (
+    ["ip", "link", "set", "lo", "up"],
+    ["ip", "addr", "add", "10.0.2.15/24", "dev", "eth0"],
+    ["ip", "link", "set", "eth0", "up"],
+    ["ip", "route", "add", "default", "via", "10.0.2.2"],
+)
 SSHD_LOG = "/tmp/dropbear.log"
 # -s: no password logins; -E: log to stderr (redirected to SSHD_LOG); daemonises itself.
-SSHD = (f"exec {GUEST_DROPBEAR} -s -E -r {GUEST_HOST_KEY} -p 22 -P /tmp/dropbear.pid "
-        f"2>>{SSHD_LOG}")
+SSHD = f"exec {GUEST_DROPBEAR} -s -E -r {GUEST_HOST_KEY} -p 22 -P /tmp/dropbear.pid 2>>{SSHD_LOG}"
 COMMAND_TIMEOUT_S = 30.0
 BANNER_TIMEOUT_S = 60.0
 
@@ -53,23 +54,31 @@ def start_sshd(guest: Guest) -> SshEndpoint:
         raise UsageError("the guest was booted without an SSH port (MachineSpec.ssh_port)")
     probe = guest.run([GUEST_DROPBEAR, "-V"], timeout_s=COMMAND_TIMEOUT_S)
     if probe.kind == "error":
-        raise UsageError(f"the guest's image has no {GUEST_DROPBEAR}: build it with "
-                         "build_initramfs(..., ssh=True)")
+        raise UsageError(
+            f"the guest's image has no {GUEST_DROPBEAR}: build it with "
+            "build_initramfs(..., ssh=True)"
+        )
     # A host name the target's identity (and the history's cell) can carry.
     for argv in [["hostname", f"faultlab-{spec.arch.name}"], *NETWORK]:
-        run_required(guest, argv, f"guest network: {' '.join(argv)} failed",
-                           COMMAND_TIMEOUT_S)
-    run_required(guest, ["@mount", "devpts", "/dev/pts", "devpts"],
-                       "cannot mount /dev/pts for SSH terminals", COMMAND_TIMEOUT_S)
+        run_required(guest, argv, f"guest network: {' '.join(argv)} failed", COMMAND_TIMEOUT_S)
+    run_required(
+        guest,
+        ["@mount", "devpts", "/dev/pts", "devpts"],
+        "cannot mount /dev/pts for SSH terminals",
+        COMMAND_TIMEOUT_S,
+    )
     run_required(guest, ["sh", "-c", SSHD], "cannot start dropbear", COMMAND_TIMEOUT_S)
     if not wait_for_banner(guest, spec.ssh_port, time.monotonic() + BANNER_TIMEOUT_S):
         log = guest.run(["@cat", SSHD_LOG], timeout_s=COMMAND_TIMEOUT_S)
-        raise InfraError(f"the guest's SSH server did not answer on {GUEST_HOST}:"
-                         f"{spec.ssh_port} within {BANNER_TIMEOUT_S:.0f}s; dropbear's log: "
-                         f"{log.stdout.decode(errors='replace').strip() or '(empty)'}; "
-                         f"console log: {guest.console_log}")
-    known_hosts = write_known_hosts(spec.arch, spec.ssh_port,
-                                    guest.workdir.resolve() / "known_hosts")
+        raise InfraError(
+            f"the guest's SSH server did not answer on {GUEST_HOST}:"
+            f"{spec.ssh_port} within {BANNER_TIMEOUT_S:.0f}s; dropbear's log: "
+            f"{log.stdout.decode(errors='replace').strip() or '(empty)'}; "
+            f"console log: {guest.console_log}"
+        )
+    known_hosts = write_known_hosts(
+        spec.arch, spec.ssh_port, guest.workdir.resolve() / "known_hosts"
+    )
     return SshEndpoint(GUEST_HOST, spec.ssh_port, USER, client_key().resolve(), known_hosts)
 
 
@@ -78,8 +87,9 @@ def wait_for_banner(guest: Guest, port: int, deadline: float) -> bool:
     connection at once and closes it while nothing listens in the guest)."""
     while time.monotonic() < deadline:
         if not guest.qemu.alive():
-            raise InfraError(f"QEMU died while the guest's SSH server started; console log: "
-                             f"{guest.console_log}")
+            raise InfraError(
+                f"QEMU died while the guest's SSH server started; console log: {guest.console_log}"
+            )
         if read_banner(port).startswith(b"SSH-"):
             return True
         time.sleep(0.2)

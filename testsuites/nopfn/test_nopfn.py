@@ -16,8 +16,9 @@ from lab.arch import get_arch
 from lab.errors import UsageError
 from lab.image.guest_programs import compile_program
 from lab.results.ktap import Case, Status, parse_ktap
-from lab.suites import Knobs, load_suite
-from lab.testing import assert_program_passed
+from lab.run.lab_guest import assert_program_passed
+from lab.suites.catalogue import load_suite
+from lab.suites.knobs import Knobs
 
 SUITE = load_suite(Path(__file__).parent)
 SPUFS = next(p for p in SUITE.programs if p.name == "spufs")

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.suites import load_suite
-from lab.testing import assert_program_passed
+from lab.run.lab_guest import assert_program_passed
+from lab.suites.catalogue import load_suite
 
 SUITE = load_suite(Path(__file__).parent)
 
@@ -16,5 +16,10 @@ def test_program(guest, program):
     outcome = guest.run_program(program)
     assert_program_passed(outcome)
     names = [case.name for case in outcome.ktap.cases]
-    assert names == ["page_size", "anon_write_fault", "tmpfs_shared_mmap", "madvise_dontneed",
-                     "remap_file_pages"]
+    assert names == [
+        "page_size",
+        "anon_write_fault",
+        "tmpfs_shared_mmap",
+        "madvise_dontneed",
+        "remap_file_pages",
+    ]

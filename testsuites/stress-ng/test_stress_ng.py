@@ -11,8 +11,8 @@ import pytest
 
 from lab.peers.registry import build_peer
 from lab.results.ktap import Status
-from lab.suites import load_suite
-from lab.testing import assert_program_passed
+from lab.run.lab_guest import assert_program_passed
+from lab.suites.catalogue import load_suite
 
 SUITE = load_suite(Path(__file__).parent)
 
@@ -34,5 +34,6 @@ def test_stressor(guest, program):
     (case,) = outcome.ktap.cases
     assert case.status is Status.PASS
     stressor = program.name.removeprefix("stress-ng-")
-    assert any(d.startswith("proof: ") and f"] {stressor} " in d for d in case.diagnostics), \
+    assert any(d.startswith("proof: ") and f"] {stressor} " in d for d in case.diagnostics), (
         outcome.failure_report()
+    )

@@ -22,7 +22,7 @@ import pexpect
 from lab.arch import get_arch
 from lab.image.initramfs import build_initramfs
 from lab.kernel.build import load_build
-from lab.suites import all_suites
+from lab.suites.catalogue import all_suites
 from lab.vm.guest import Guest, GuestCrashed
 from lab.vm.qemu import MachineSpec, QemuProcess, Sockets
 
@@ -43,12 +43,16 @@ def record(arch_name: str, build_id: str, out: Path) -> None:
     (out / f"{arch_name}-lkdtm.kmsg").write_text(kmsg)
     shutil.copy(work / "rec-console.log", out / f"{arch_name}-lkdtm.console.log")
     if arch_name == "x86_64":
-        spec = MachineSpec(arch, build.boot_image,
-                           build_initramfs(arch, [all_suites()["smoke"]]).path)
+        spec = MachineSpec(
+            arch, build.boot_image, build_initramfs(arch, [all_suites()["smoke"]]).path
+        )
         smoke = f"/lab/bin/smoke --page-size {arch.page_size}"
         console_session(spec, smoke, out / "x86_64-smoke-interleaved.console.log")
-        console_session(spec, f"{smoke} | head -n 6; echo c > /proc/sysrq-trigger",
-                        out / "x86_64-smoke-panic.console.log")
+        console_session(
+            spec,
+            f"{smoke} | head -n 6; echo c > /proc/sysrq-trigger",
+            out / "x86_64-smoke-panic.console.log",
+        )
 
 
 def console_session(spec: MachineSpec, command: str, log: Path) -> None:

@@ -9,21 +9,25 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
-from lab.accel import choose_accel
 from lab.arch import ArchProfile
 from lab.errors import BuildError, InfraError, UsageError
-from lab.image.initramfs import build_initramfs
 from lab.kernel.build import BuildRequest, KernelBuild, build_kernel, load_build
 from lab.peers.registry import build_peer
-from lab.pressure import get_profile
-from lab.pressure_session import machine_for, prepare_boot
 from lab.progress import note
 from lab.results.junit import write_junit
 from lab.results.records import CaseRecord, write_results_json
-from lab.runner import ProgramOutcome, read_kernel_log, records_for, run_program, skipped_records
-from lab.suites import Knobs, Program, Suite, new_knobs
+from lab.run.machine import GuestOptions, lab_machine
+from lab.run.pressure import prepare_boot
+from lab.run.program import (
+    ProgramOutcome,
+    read_kernel_log,
+    records_for,
+    run_program,
+    skipped_records,
+)
+from lab.suites.catalogue import Program, Suite
+from lab.suites.knobs import Knobs, new_knobs
 from lab.vm.guest import Guest
-from lab.vm.qemu import MachineSpec
 
 
 @dataclass(frozen=True)
@@ -35,10 +39,7 @@ class RunRequest:
     build: BuildRequest  # arch is replaced per target arch
     results_root: Path = Path("results")
     kernel: str | None = None  # a prebuilt kernel (build id or artifact dir), single arch only
-    accel: str = "auto"
-    mmu: str = ""
-    memory_mb: int = 1024
-    pressure: str = "none"  # a profile of testsuites/pressure/profiles.toml
+    guest: GuestOptions = field(default_factory=GuestOptions)
     knobs: Knobs = field(default_factory=new_knobs)  # seed and duration for every program
 
 
@@ -78,8 +79,9 @@ def new_run_dir(root: Path) -> Path:
 
 def infra_record(arch: str, program: Program, message: str) -> CaseRecord:
     """The record of a program that could not run: the message's first line, and all of it."""
-    return CaseRecord(arch, program.suite, program.name, "infra", 0.0,
-                      message.splitlines()[0], message)
+    return CaseRecord(
+        arch, program.suite, program.name, "infra", 0.0, message.splitlines()[0], message
+    )
 
 
 def infra_records(arch: str, suites: tuple[Suite, ...], message: str) -> list[CaseRecord]:
@@ -89,13 +91,17 @@ def infra_records(arch: str, suites: tuple[Suite, ...], message: str) -> list[Ca
 
 def run_arch(request: RunRequest, arch: ArchProfile, run_dir: Path) -> ArchRun:
     """Build (or load), boot as often as needed, run every program of every suite."""
-    outcome = ArchRun(arch.name, source=request.build.source,
-                      series=str(request.build.series or ""))
+    outcome = ArchRun(
+        arch.name, source=request.build.source, series=str(request.build.series or "")
+    )
     arch_dir = run_dir / arch.name
     arch_dir.mkdir()
     try:
-        build = (load_build(request.kernel) if request.kernel
-                 else build_kernel(replace(request.build, arch=arch)))
+        build = (
+            load_build(request.kernel)
+            if request.kernel
+            else build_kernel(replace(request.build, arch=arch))
+        )
         if build.arch.name != arch.name:
             raise UsageError(f"kernel {build.id} is for {build.arch.name}, not {arch.name}")
         outcome.build_id, outcome.release = build.id, build.release
@@ -103,15 +109,12 @@ def run_arch(request: RunRequest, arch: ArchProfile, run_dir: Path) -> ArchRun:
         outcome.patches_hash, outcome.config_hash = build.patches_hash, build.config_hash
         outcome.build_log = str(build.dir / "build.log")
         suites, outcome.records = buildable_suites(arch, request.suites, build)
-        image = build_initramfs(arch, suites, kernel=build)
+        machine = lab_machine(build, suites, request.guest)
     except InfraError as e:
         outcome.infra = str(e)
         outcome.records = infra_records(arch.name, request.suites, f"{e.kind}: {e}")
         return outcome
-    profile = get_profile(request.pressure)
-    spec = MachineSpec(arch, build.boot_image, image.path, memory_mb=request.memory_mb,
-                       accel=choose_accel(arch, request.accel), mmu=request.mmu)
-    spec = machine_for(profile, spec)
+    spec, image, profile = machine.spec, machine.image, machine.profile
     programs = [p for s in suites for p in s.programs]
     kernel_log = arch_dir / "kernel.log"
     boots = 0
@@ -125,11 +128,11 @@ def run_arch(request: RunRequest, arch: ArchProfile, run_dir: Path) -> ArchRun:
             if guest is None:
                 boots += 1
                 try:
-                    machine = Guest(spec, arch_dir, name=f"boot{boots}")
-                    outcome.console_logs.append(str(machine.console_log.relative_to(run_dir)))
+                    booting = Guest(spec, arch_dir, name=f"boot{boots}")
+                    outcome.console_logs.append(str(booting.console_log.relative_to(run_dir)))
                     outcome.boot_records.append(len(outcome.records))
                     outcome.kernel_log = str(kernel_log.relative_to(run_dir))
-                    guest = stack.enter_context(machine)
+                    guest = stack.enter_context(booting)
                     prepare_boot(guest, profile)
                 except InfraError as e:
                     outcome.infra = str(e)
@@ -139,8 +142,9 @@ def run_arch(request: RunRequest, arch: ArchProfile, run_dir: Path) -> ArchRun:
                 outcome.records += boot_records(arch.name, guest, kernel_log)
             note(f"{arch.name}: running {program.suite}/{program.name}")
             try:
-                result: ProgramOutcome = run_program(guest, arch, program, request.knobs,
-                                                     arch_dir, kernel_log, profile)
+                result: ProgramOutcome = run_program(
+                    guest, arch, program, request.knobs, arch_dir, kernel_log, profile
+                )
             except InfraError as e:  # its setup or sysctls: the other programs still run
                 outcome.records.append(infra_record(arch.name, program, f"{e.kind}: {e}"))
                 continue
@@ -151,8 +155,9 @@ def run_arch(request: RunRequest, arch: ArchProfile, run_dir: Path) -> ArchRun:
     return outcome
 
 
-def buildable_suites(arch: ArchProfile, suites: tuple[Suite, ...],
-                     build: KernelBuild) -> tuple[list[Suite], list[CaseRecord]]:
+def buildable_suites(
+    arch: ArchProfile, suites: tuple[Suite, ...], build: KernelBuild
+) -> tuple[list[Suite], list[CaseRecord]]:
     """The suites whose programs build for this kernel, and infra records for the others: a
     peer suite that does not build (a source that cannot be fetched) does not stop the rest.
     """
@@ -171,13 +176,24 @@ def boot_failure_records(arch: str, programs: list, error: InfraError) -> list[C
     """Programs that could not run are infra; a kernel that crashed while booting is also
     a failed 'boot' case carrying its report."""
     first = str(error).splitlines()[0]
-    records = [CaseRecord(arch, p.suite, p.name, "infra", 0.0, f"{error.kind}: {first}",
-                          str(error)) for p in programs]
+    records = [
+        CaseRecord(arch, p.suite, p.name, "infra", 0.0, f"{error.kind}: {first}", str(error))
+        for p in programs
+    ]
     reports = getattr(error, "kernel_reports", ())
     if reports:
-        records.insert(0, CaseRecord(arch, "boot", "boot", "fail", 0.0,
-                                     "; ".join(title for title, _ in reports),
-                                     "\n\n".join(report for _, report in reports)))
+        records.insert(
+            0,
+            CaseRecord(
+                arch,
+                "boot",
+                "boot",
+                "fail",
+                0.0,
+                "; ".join(title for title, _ in reports),
+                "\n\n".join(report for _, report in reports),
+            ),
+        )
     return records
 
 
@@ -190,8 +206,14 @@ def boot_records(arch: str, guest: Guest, kernel_log: Path) -> list[CaseRecord]:
     return [CaseRecord(arch, "boot", "boot", state, guest.boot.boot_s, message, details)]
 
 
-def write_reports(run_dir: Path, request: RunRequest, runs: list[ArchRun], started: str,
-                  duration_s: float, complete: bool) -> None:
+def write_reports(
+    run_dir: Path,
+    request: RunRequest,
+    runs: list[ArchRun],
+    started: str,
+    duration_s: float,
+    complete: bool,
+) -> None:
     """results.json, junit.xml and run.json for the arches run so far."""
     records = [r for run in runs for r in run.records]
     write_junit(records, run_dir / "junit.xml")
@@ -205,15 +227,16 @@ def write_reports(run_dir: Path, request: RunRequest, runs: list[ArchRun], start
         "seed": request.knobs.seed,
         "suite_duration_s": request.knobs.duration_s,
         "module_params": [str(p) for p in request.knobs.module_params],
-        "pressure": request.pressure,
-        "mmu": request.mmu,
+        "pressure": request.guest.pressure,
+        "mmu": request.guest.mmu,
         "arches": [{k: v for k, v in asdict(run).items() if k != "records"} for run in runs],
     }
     (run_dir / "run.json").write_text(json.dumps(summary, indent=2) + "\n")
 
 
-def run_lab(request: RunRequest, parts: Sequence[Callable[[Path], ArchRun]] = ()
-            ) -> tuple[Path, list[ArchRun]]:
+def run_lab(
+    request: RunRequest, parts: Sequence[Callable[[Path], ArchRun]] = ()
+) -> tuple[Path, list[ArchRun]]:
     """Run every arch (or the given parts, e.g. a remote target), writing the reports after
     each one, so an interrupted run keeps the results of the parts it finished ("complete":
     false in run.json)."""
@@ -227,10 +250,8 @@ def run_lab(request: RunRequest, parts: Sequence[Callable[[Path], ArchRun]] = ()
     try:
         for part in parts or [partial(run_arch, request, arch) for arch in request.arches]:
             runs.append(part(run_dir))
-            write_reports(run_dir, request, runs, started, time.monotonic() - start,
-                          complete=False)
+            write_reports(run_dir, request, runs, started, time.monotonic() - start, complete=False)
         complete = True
     finally:
-        write_reports(run_dir, request, runs, started, time.monotonic() - start,
-                      complete=complete)
+        write_reports(run_dir, request, runs, started, time.monotonic() - start, complete=complete)
     return run_dir, runs

@@ -15,13 +15,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from lab.arch import ArchProfile
-from lab.image.initramfs import build_initramfs
 from lab.kernel.build import BuildRequest, build_kernel
 from lab.kernel.gitrepo import git
 from lab.kernel.source import resolve_source
-from lab.suites import all_suites, new_knobs
+from lab.run.machine import GuestOptions, lab_machine
+from lab.suites.catalogue import all_suites
+from lab.suites.knobs import new_knobs
 from lab.vm.guest import Guest
-from lab.vm.qemu import MachineSpec
 
 PATCHED_FILE = "mm/msync.c"
 ANCHOR = "\tstart = untagged_addr(start);\n"
@@ -44,8 +44,12 @@ def one_line_series(directory: Path, source: str, marker: int) -> Path:
     resolved = resolve_source(source)
     original = git(resolved.repo, "show", f"{resolved.commit}:{PATCHED_FILE}") + "\n"
     changed = original.replace(ANCHOR, f"{ANCHOR}\tbarrier(); /* lab bench {marker} */\n", 1)
-    diff = difflib.unified_diff(original.splitlines(True), changed.splitlines(True),
-                                f"a/{PATCHED_FILE}", f"b/{PATCHED_FILE}")
+    diff = difflib.unified_diff(
+        original.splitlines(True),
+        changed.splitlines(True),
+        f"a/{PATCHED_FILE}",
+        f"b/{PATCHED_FILE}",
+    )
     series = directory / f"bench-{marker}"
     series.mkdir()
     (series / "0001-bench.patch").write_text("".join(diff))
@@ -60,25 +64,29 @@ def timed(fn):
     return value, time.monotonic() - start
 
 
-def bench_arch(arch: ArchProfile, source: str, boots: int, patch_changes: int) -> ArchBench:
-    """Measure one arch."""
+def bench_arch(
+    arch: ArchProfile, source: str, boots: int, patch_changes: int, guest: GuestOptions
+) -> ArchBench:
+    """Measure one arch, its guests booted as `guest` says."""
     result = ArchBench(arch.name)
     build = build_kernel(BuildRequest(arch=arch, source=source))
     result.build_id = build.id
-    _, result.nothing_changed_s = timed(lambda: build_kernel(BuildRequest(arch=arch,
-                                                                          source=source)))
+    _, result.nothing_changed_s = timed(
+        lambda: build_kernel(BuildRequest(arch=arch, source=source))
+    )
     with tempfile.TemporaryDirectory(prefix="faultlab-bench-") as tmp:
         # Each marker is new, so each build is a real (incremental) rebuild.
         base = time.time_ns()
         for n in range(patch_changes + 1):
             series = one_line_series(Path(tmp), source, base + n)
-            _, seconds = timed(lambda s=series: build_kernel(
-                BuildRequest(arch=arch, source=source, series=s)))
+            _, seconds = timed(
+                lambda s=series: build_kernel(BuildRequest(arch=arch, source=source, series=s))
+            )
             if n:  # the first applies the patch; the next ones change its line
                 result.one_line_patch_s.append(seconds)
-    smoke = all_suites()["smoke"].programs[0]
-    image = build_initramfs(arch, [all_suites()["smoke"]], kernel=build)
-    spec = MachineSpec(arch, build.boot_image, image.path)
+    smoke_suite = all_suites()["smoke"]
+    smoke = smoke_suite.programs[0]
+    spec = lab_machine(build, [smoke_suite], guest).spec
     with tempfile.TemporaryDirectory(prefix="faultlab-bench-") as tmp:
         for n in range(boots):
             with Guest(spec, Path(tmp), name=f"bench{n}") as guest:
@@ -97,9 +105,11 @@ def summarize(results: list[ArchBench]) -> str:
     lines = []
     for r in results:
         med = _median
-        lines.append(f"{r.arch}: nothing changed {r.nothing_changed_s:.1f}s, one-line patch "
-                     f"change {med(r.one_line_patch_s)}, boot to agent {med(r.boot_to_agent_s)}"
-                     f" (n={len(r.boot_to_agent_s)}), smoke {med(r.smoke_s)}")
+        lines.append(
+            f"{r.arch}: nothing changed {r.nothing_changed_s:.1f}s, one-line patch "
+            f"change {med(r.one_line_patch_s)}, boot to agent {med(r.boot_to_agent_s)}"
+            f" (n={len(r.boot_to_agent_s)}), smoke {med(r.smoke_s)}"
+        )
     return "\n".join(lines)
 
 

@@ -13,9 +13,17 @@ from lab.errors import InfraError
 # The functions whose coverage the lab reports: the fault, pfn-insert, nonlinear, shmem,
 # swap-in and unmap paths the suites target, by the mm/ file that defines them.
 TARGETS: dict[str, tuple[str, ...]] = {
-    "memory.c": ("do_fault", "do_read_fault", "do_shared_fault", "do_cow_fault",
-                 "do_page_mkwrite", "do_fault_around", "insert_pfn", "do_swap_page",
-                 "unmap_mapping_range"),
+    "memory.c": (
+        "do_fault",
+        "do_read_fault",
+        "do_shared_fault",
+        "do_cow_fault",
+        "do_page_mkwrite",
+        "do_fault_around",
+        "insert_pfn",
+        "do_swap_page",
+        "unmap_mapping_range",
+    ),
     "filemap.c": ("filemap_map_pages", "filemap_fault"),
     "mmap.c": ("remap_file_pages",),
     "shmem.c": ("shmem_fault",),
@@ -44,8 +52,10 @@ def function_range(source: str, name: str) -> tuple[int, int] | None:
     """First and last line (1-based) of the definition of `name` in kernel C source:
     `type name(...)` or `SYSCALL_DEFINEn(name, ...)` at the start of a line, up to the next
     line that is just '}'."""
-    start = re.compile(rf"^(?:[A-Za-z_][\w \t*]*[ \t*])?{re.escape(name)}\(|"
-                       rf"^SYSCALL_DEFINE\d\({re.escape(name)},")
+    start = re.compile(
+        rf"^(?:[A-Za-z_][\w \t*]*[ \t*])?{re.escape(name)}\(|"
+        rf"^SYSCALL_DEFINE\d\({re.escape(name)},"
+    )
     lines = source.splitlines()
     for i, line in enumerate(lines):
         if start.match(line) and not line.rstrip().endswith(";"):
@@ -70,8 +80,9 @@ def line_counts(gcov_json: dict, source_name: str) -> dict[int, int]:
     return counts
 
 
-def coverage_of(source: str, counts: dict[int, int], file: str,
-                names: tuple[str, ...]) -> list[FunctionCoverage]:
+def coverage_of(
+    source: str, counts: dict[int, int], file: str, names: tuple[str, ...]
+) -> list[FunctionCoverage]:
     """Coverage of each named function defined in `source`."""
     result = []
     for name in names:
@@ -87,9 +98,13 @@ def coverage_of(source: str, counts: dict[int, int], file: str,
 def run_gcov(arch: ArchProfile, gcda: Path) -> dict:
     """gcov's JSON report of one .gcda file (its .gcno beside it), with the arch's gcov."""
     tool = f"{arch.cross_prefix}gcov"
-    done = subprocess.run([tool, "--json-format", "--stdout", "--object-directory",
-                           str(gcda.parent), str(gcda)], capture_output=True, text=True,
-                          errors="replace", stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [tool, "--json-format", "--stdout", "--object-directory", str(gcda.parent), str(gcda)],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        stdin=subprocess.DEVNULL,
+    )
     if done.returncode != 0:  # its warnings ("source file is newer ...") go to stderr
         raise InfraError(f"{tool} failed on {gcda}: {done.stderr[-1000:]}")
     return json.loads(done.stdout)
@@ -113,8 +128,7 @@ def format_table(columns: dict[str, list[FunctionCoverage]]) -> str:
     """A plain-text table: one row per target function, one column per suite."""
     names = [c.function for c in next(iter(columns.values()), [])]
     header = ["function", *columns]
-    rows = [[name, *(col[i].cell() for col in columns.values())]
-            for i, name in enumerate(names)]
+    rows = [[name, *(col[i].cell() for col in columns.values())] for i, name in enumerate(names)]
     widths = [max(len(r[k]) for r in [header, *rows]) for k in range(len(header))]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     return "\n".join(fmt.format(*r) for r in [header, *rows])

@@ -11,7 +11,7 @@ from pathlib import Path
 from lab import paths, proc
 from lab.arch import ArchProfile
 
-HOST_ARCH = {"x86_64": "x86_64", "ppc64": "ppc64"}.get(platform.machine(), platform.machine())
+HOST_MACHINE = platform.machine()
 
 
 def probe_file() -> Path:
@@ -34,13 +34,14 @@ def recorded_probe() -> dict | None:
 
 
 def record_probe(works: bool, detail: str) -> None:
-    probe_file().write_text(json.dumps({"host": host_identity(), "kvm_works": works,
-                                        "detail": detail}, indent=2) + "\n")
+    probe_file().write_text(
+        json.dumps({"host": host_identity(), "kvm_works": works, "detail": detail}, indent=2) + "\n"
+    )
 
 
 def kvm_usable(arch: ArchProfile) -> bool:
     """KVM only for the host's own arch, with /dev/kvm, and only after a successful probe."""
-    if arch.name != HOST_ARCH or not os.access("/dev/kvm", os.R_OK | os.W_OK):
+    if arch.uname_machine != HOST_MACHINE or not os.access("/dev/kvm", os.R_OK | os.W_OK):
         return False
     probe = recorded_probe()
     return bool(probe and probe["kvm_works"])

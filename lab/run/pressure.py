@@ -9,18 +9,17 @@ must have grown.
 """
 
 import contextlib
-import dataclasses
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from lab.errors import InfraError
-from lab.pressure import REPORTED, PressureProfile, not_reached, parse_vmstat, vmstat_delta
+from lab.suites.layout import GUEST_PATHS
+from lab.suites.profiles import REPORTED, PressureProfile, not_reached, parse_vmstat, vmstat_delta
 from lab.transport.base import run_required
 from lab.vm.guest import Guest
-from lab.vm.qemu import MachineSpec
 
-LABCTL = "/lab/bin/labctl"
+LABCTL = GUEST_PATHS.labctl
 FAIL_PAGE_ALLOC = "/sys/kernel/debug/fail_page_alloc"
 INJECT_BUDGET = 1_000_000  # `times` per program: what is left of it counts the failures
 CGROUP = "faultlab-test"
@@ -38,14 +37,6 @@ class PressureReport:
     def summary(self) -> str:
         """'pswpout +1234, pswpin +56, ...' for the reported counters."""
         return ", ".join(f"{name} +{self.delta[name]}" for name in REPORTED if name in self.delta)
-
-
-def machine_for(profile: PressureProfile, spec: MachineSpec) -> MachineSpec:
-    """The boot a profile needs: its RAM and its swap disk (the 'none' profile: unchanged)."""
-    if not profile.applies_pressure:
-        return spec
-    return dataclasses.replace(spec, memory_mb=profile.memory_mb,
-                               swap_disk_mb=profile.swap_disk_mb)
 
 
 def _teardown(guest: Guest, *args: str) -> None:
@@ -73,10 +64,16 @@ def prepare_boot(guest: Guest, profile: PressureProfile) -> None:
         # Only tasks with make-it-fail set (the suites' memory-touching loops, see
         # inject_faults() in testsuites/lib/ktap.h), every page allocation they make,
         # silently (no stack dump per failure).
-        for name, value in (("task-filter", "Y"), ("ignore-gfp-wait", "N"),
-                            ("ignore-gfp-highmem", "N"), ("min-order", "0"), ("verbose", "0"),
-                            ("interval", "1"), ("times", "-1"),
-                            ("probability", str(profile.fail_page_alloc_percent))):
+        for name, value in (
+            ("task-filter", "Y"),
+            ("ignore-gfp-wait", "N"),
+            ("ignore-gfp-highmem", "N"),
+            ("min-order", "0"),
+            ("verbose", "0"),
+            ("interval", "1"),
+            ("times", "-1"),
+            ("probability", str(profile.fail_page_alloc_percent)),
+        ):
             _write(guest, f"{FAIL_PAGE_ALLOC}/{name}", value)
 
 
@@ -97,8 +94,16 @@ def wrap_argv(profile: PressureProfile, argv: list[str]) -> list[str]:
     """Run the program inside the profile's cgroup, if it has one."""
     if not profile.cgroup_memory_max_mb:
         return argv
-    return [LABCTL, "run", "--cgroup", CGROUP, "--memory-max",
-            str(profile.cgroup_memory_max_mb), "--", *argv]
+    return [
+        LABCTL,
+        "run",
+        "--cgroup",
+        CGROUP,
+        "--memory-max",
+        str(profile.cgroup_memory_max_mb),
+        "--",
+        *argv,
+    ]
 
 
 def vmstat(guest: Guest) -> dict[str, int]:
@@ -112,7 +117,6 @@ class BalloonCycler:
         self.guest, self.targets = guest, targets_mb
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._cycle, daemon=True)
-        self.moves = 0
 
     def _cycle(self) -> None:
         with contextlib.closing(self.guest.qemu.qmp()) as monitor:
@@ -120,12 +124,12 @@ class BalloonCycler:
             while not self.stop_event.is_set():
                 target = self.targets[step % len(self.targets)]
                 monitor.cmd_obj({"execute": "balloon", "arguments": {"value": target << 20}})
-                self.moves += 1
                 step += 1
                 self.stop_event.wait(BALLOON_PERIOD_S)
             # Give the guest all its memory back.
-            monitor.cmd_obj({"execute": "balloon",
-                             "arguments": {"value": self.guest.spec.memory_mb << 20}})
+            monitor.cmd_obj(
+                {"execute": "balloon", "arguments": {"value": self.guest.spec.memory_mb << 20}}
+            )
 
     def __enter__(self) -> "BalloonCycler":
         self.thread.start()
@@ -137,8 +141,9 @@ class BalloonCycler:
 
 
 @contextlib.contextmanager
-def applied(guest: Guest, profile: PressureProfile,
-            exempt: tuple[str, ...] = ()) -> Iterator[PressureReport]:
+def applied(
+    guest: Guest, profile: PressureProfile, exempt: tuple[str, ...] = ()
+) -> Iterator[PressureReport]:
     """Hog, churn and balloon around the body; the report is filled in on the way out
     (counters in `exempt` are not required of this program)."""
     report = PressureReport(profile.name)

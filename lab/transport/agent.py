@@ -110,5 +110,11 @@ class AgentClient:
                 if int(fields[1]) == cid:
                     out[int(fields[2])].extend(data)
             elif fields[:1] == ["END"] and len(fields) == 5 and int(fields[1]) == cid:
-                return CommandResult(tuple(argv), fields[2], int(fields[3]), bytes(out[1]),
-                                     bytes(out[2]), int(fields[4]) / 1e6)
+                return CommandResult(
+                    tuple(argv),
+                    fields[2],
+                    int(fields[3]),
+                    bytes(out[1]),
+                    bytes(out[2]),
+                    int(fields[4]) / 1e6,
+                )

@@ -1,7 +1,5 @@
-"""Guest suites: each folder of testsuites/ with a suite.toml describes its programs."""
+"""The suite catalogue: each folder of testsuites/ with a suite.toml describes its programs."""
 
-import re
-import secrets
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,65 +8,10 @@ from lab import paths
 from lab.arch import ArchProfile
 from lab.errors import UsageError
 from lab.results.exitstatus import ExitStatusRules
-from lab.transport.base import GUEST_PATHS, TargetPaths
+from lab.suites.knobs import Knobs, ModuleParam
+from lab.suites.layout import GUEST_PATHS, TargetPaths
 
 OUTPUTS = ("ktap", "exit-status")
-
-
-@dataclass(frozen=True)
-class ModuleParam:
-    """`module.name=value`: a parameter given to a lab kernel module when a suite loads it."""
-
-    module: str
-    name: str
-    value: str
-
-    def __str__(self) -> str:
-        return f"{self.module}.{self.name}={self.value}"
-
-
-def parse_module_param(text: str) -> ModuleParam:
-    """'faultlab_spu.bug=2' as a ModuleParam."""
-    match = re.fullmatch(r"(\w+)\.(\w+)=(\S*)", text.strip())
-    if not match:
-        raise UsageError(f"bad module parameter {text!r}: use MODULE.PARAM=VALUE, "
-                         "e.g. faultlab_spu.bug=2")
-    return ModuleParam(*match.groups())
-
-
-def check_module_params(params: tuple[ModuleParam, ...], suites: list["Suite"]) -> None:
-    """Every parameter must be for a module that a selected program loads."""
-    loaded = {m for suite in suites for program in suite.programs for m in program.loads_modules()}
-    for param in params:
-        if param.module not in loaded:
-            raise UsageError(f"module parameter {param}: no selected suite loads "
-                             f"{param.module}.ko (modules loaded: "
-                             f"{', '.join(sorted(loaded)) or 'none'})")
-
-
-@dataclass(frozen=True)
-class Knobs:
-    """Per-run parameters of the suites: the seed, how long each program repeats its cases
-    (0: every case once, the quick smoke-length run), and parameters for the lab's modules."""
-
-    seed: int
-    duration_s: int = 0
-    module_params: tuple[ModuleParam, ...] = ()
-
-
-def new_knobs(seed: int | None = None, duration_s: int = 0,
-              module_params: tuple[ModuleParam, ...] = ()) -> Knobs:
-    """Knobs with the given seed, or a fresh random one (printed, so it can be repeated)."""
-    return Knobs(secrets.randbelow(1 << 31) if seed is None else seed, duration_s,
-                 module_params)
-
-
-def parse_duration(text: str) -> int:
-    """'0', '90', '90s', '10m', '1h' as seconds."""
-    match = re.fullmatch(r"(\d+)([smh]?)", text.strip())
-    if not match:
-        raise UsageError(f"bad duration {text!r}: use seconds, or a number with s, m or h")
-    return int(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]]
 
 
 @dataclass(frozen=True)
@@ -109,17 +52,23 @@ class Program:
     def argv(self, arch: ArchProfile, knobs: Knobs, paths: TargetPaths = GUEST_PATHS) -> list[str]:
         """The target's command line, with arch parameters, run knobs and the target's
         paths filled in."""
-        values = {"page_size": arch.page_size, "arch": arch.name, "seed": knobs.seed,
-                  "duration_s": self.duration_s(knobs), "tmpfs": paths.tmpfs,
-                  "ext4": paths.ext4}
+        values = {
+            "page_size": arch.page_size,
+            "arch": arch.name,
+            "seed": knobs.seed,
+            "duration_s": self.duration_s(knobs),
+            "tmpfs": paths.tmpfs,
+            "ext4": paths.ext4,
+        }
         return [f"{paths.bindir}/{self.file}", *(a.format(**values) for a in self.args)]
 
     def timeout_for(self, knobs: Knobs) -> float:
         """The program's own timeout plus the time it was asked to repeat its cases."""
         return self.timeout_s + 1.5 * self.duration_s(knobs)
 
-    def setup_commands(self, release: str, knobs: Knobs,
-                       paths: TargetPaths = GUEST_PATHS) -> list[list[str]]:
+    def setup_commands(
+        self, release: str, knobs: Knobs, paths: TargetPaths = GUEST_PATHS
+    ) -> list[list[str]]:
         """The setup commands for a target running `release`; a command that loads a module
         (an argument ending in .ko) gets the run's parameters for that module appended."""
         commands = []
@@ -127,8 +76,9 @@ class Program:
         for argv in self.setup:
             command = [a.format(**values) for a in argv]
             for module in (Path(a).stem for a in command if a.endswith(".ko")):
-                command += [f"{p.name}={p.value}" for p in knobs.module_params
-                            if p.module == module]
+                command += [
+                    f"{p.name}={p.value}" for p in knobs.module_params if p.module == module
+                ]
             commands.append(command)
         return commands
 
@@ -158,9 +108,15 @@ def load_suite(directory: Path) -> Suite:
     builder = data.get("builder", "")
     rules = exit_status_rules(data.get("exit_status", {}))
     exempt = data.get("pressure_exempt", {})  # for every program of the suite
-    programs = tuple(load_program(directory, {**p, "pressure_exempt": {
-        **exempt, **p.get("pressure_exempt", {})}}, rules, bool(builder))
-                     for p in data.get("programs", ()))
+    programs = tuple(
+        load_program(
+            directory,
+            {**p, "pressure_exempt": {**exempt, **p.get("pressure_exempt", {})}},
+            rules,
+            bool(builder),
+        )
+        for p in data.get("programs", ())
+    )
     return Suite(directory.name, data.get("description", ""), programs, builder)
 
 
@@ -175,15 +131,22 @@ def load_program(directory: Path, entry: dict, rules: ExitStatusRules, peer: boo
     name = entry["name"]
     output = entry.get("output", "ktap")
     if output not in OUTPUTS:
-        raise UsageError(f"{directory / 'suite.toml'}: program {name}: output {output!r} is "
-                         f"not one of {', '.join(OUTPUTS)}")
+        raise UsageError(
+            f"{directory / 'suite.toml'}: program {name}: output {output!r} is "
+            f"not one of {', '.join(OUTPUTS)}"
+        )
     if peer == ("source" in entry):
         what = "has a builder, so its programs take no source" if peer else "needs a source"
         raise UsageError(f"{directory / 'suite.toml'}: program {name}: the suite {what}")
     return Program(
-        directory.name, name, directory / entry["source"] if not peer else None,
-        tuple(entry.get("args", ())), float(entry.get("timeout_s", 300)),
-        binary=entry.get("binary", ""), output=output, exit_status=rules,
+        directory.name,
+        name,
+        directory / entry["source"] if not peer else None,
+        tuple(entry.get("args", ())),
+        float(entry.get("timeout_s", 300)),
+        binary=entry.get("binary", ""),
+        output=output,
+        exit_status=rules,
         default_duration_s=int(entry.get("default_duration_s", 0)),
         sysctl=tuple(sorted(entry.get("sysctl", {}).items())),
         skip_on=tuple(sorted(entry.get("skip_on", {}).items())),
@@ -208,3 +171,15 @@ def select_suites(spec: str) -> list[Suite]:
             raise UsageError(f"unknown suite {name!r}; known: {', '.join(suites)}")
         chosen.append(suites[name])
     return chosen
+
+
+def check_module_params(params: tuple[ModuleParam, ...], suites: list[Suite]) -> None:
+    """Every parameter must be for a module that a selected program loads."""
+    loaded = {m for suite in suites for program in suite.programs for m in program.loads_modules()}
+    for param in params:
+        if param.module not in loaded:
+            raise UsageError(
+                f"module parameter {param}: no selected suite loads "
+                f"{param.module}.ko (modules loaded: "
+                f"{', '.join(sorted(loaded)) or 'none'})"
+            )

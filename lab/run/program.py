@@ -8,15 +8,16 @@ from pathlib import Path
 
 from lab.arch import ArchProfile
 from lab.errors import InfraError
-from lab.pressure import PressureProfile, vmstat_delta
-from lab.pressure_session import PressureReport, applied, vmstat, wrap_argv
 from lab.results.exitstatus import exit_status_suite, whole_program_skip
 from lab.results.ktap import ProgramStatus, Status, Suite, parse_ktap
 from lab.results.oracle import Problem, find_problems, load_allowlist, parse_console, parse_kmsg
 from lab.results.records import CaseRecord
-from lab.suites import Knobs, Program
+from lab.run.pressure import PressureReport, applied, vmstat, wrap_argv
+from lab.suites.catalogue import Program
+from lab.suites.knobs import Knobs
+from lab.suites.profiles import PressureProfile, vmstat_delta
+from lab.transport.agent import CommandResult
 from lab.transport.base import Transport, run_required
-from lab.vm.agent import CommandResult
 from lab.vm.guest import GuestCrashed
 
 STATE = {Status.PASS: "pass", Status.SKIP: "skip", Status.FAIL: "fail", Status.CRASHED: "fail"}
@@ -42,16 +43,24 @@ class ProgramOutcome:
         result = self.result
         if result is None or result.ok:
             return result is not None
-        return (result.kind == "exit" and result.value in self.program.exit_status.skip
-                and all(c.status is Status.SKIP for c in self.ktap.cases))
+        return (
+            result.kind == "exit"
+            and result.value in self.program.exit_status.skip
+            and all(c.status is Status.SKIP for c in self.ktap.cases)
+        )
 
     @property
     def passed(self) -> bool:
         if self.pressure and self.pressure.missing:
             return False
-        return (not self.crash and not self.problems and self.ended_well
-                and all(c.status in (Status.PASS, Status.SKIP) for c in self.ktap.cases)
-                and not self.ktap.errors and bool(self.ktap.cases))
+        return (
+            not self.crash
+            and not self.problems
+            and self.ended_well
+            and all(c.status in (Status.PASS, Status.SKIP) for c in self.ktap.cases)
+            and not self.ktap.errors
+            and bool(self.ktap.cases)
+        )
 
     def failure_report(self) -> str:
         """What a kernel engineer needs to see first."""
@@ -85,8 +94,15 @@ def read_kernel_log(target: Transport, log: Path) -> list[Problem]:
     return find_problems(parse_kmsg(text), load_allowlist())
 
 
-def run_program(guest: Transport, arch: ArchProfile, program: Program, knobs: Knobs, outdir: Path,
-                kernel_log: Path, profile: PressureProfile | None = None) -> ProgramOutcome:
+def run_program(
+    guest: Transport,
+    arch: ArchProfile,
+    program: Program,
+    knobs: Knobs,
+    outdir: Path,
+    kernel_log: Path,
+    profile: PressureProfile | None = None,
+) -> ProgramOutcome:
     """Run one program (under a pressure profile, if given, and with its sysctls), save its
     output, judge it, and check the kernel log it caused."""
     outdir.mkdir(parents=True, exist_ok=True)
@@ -125,8 +141,12 @@ def run_program(guest: Transport, arch: ArchProfile, program: Program, knobs: Kn
 def run_setup(guest: Transport, program: Program, knobs: Knobs) -> None:
     """The program's setup commands; one that fails is an infrastructure error."""
     for command in program.setup_commands(guest.hello.release, knobs, guest.paths):
-        run_required(guest, command, f"setup of {program.suite}/{program.name} failed: "
-                           f"{' '.join(command)}", timeout_s=120)
+        run_required(
+            guest,
+            command,
+            f"setup of {program.suite}/{program.name} failed: {' '.join(command)}",
+            timeout_s=120,
+        )
 
 
 def judge(program: Program, result: CommandResult) -> Suite:
@@ -140,8 +160,9 @@ def judge(program: Program, result: CommandResult) -> Suite:
     return whole_program_skip(ktap, program.name, output, status, program.exit_status)
 
 
-def set_sysctls(guest: Transport,
-                settings: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+def set_sysctls(
+    guest: Transport, settings: tuple[tuple[str, str], ...]
+) -> tuple[tuple[str, str], ...]:
     """Write sysctls ("vm.overcommit_memory" = "1"); returns the old values, to restore."""
     old = []
     for key, value in settings:
@@ -149,8 +170,10 @@ def set_sysctls(guest: Transport,
         current = guest.run(["@cat", path], timeout_s=30)
         written = guest.run(["@write", path, value], timeout_s=30)
         if not (current.ok and written.ok):
-            raise InfraError(f"cannot set sysctl {key} = {value}: "
-                             f"{(current.stderr + written.stderr).decode(errors='replace')}")
+            raise InfraError(
+                f"cannot set sysctl {key} = {value}: "
+                f"{(current.stderr + written.stderr).decode(errors='replace')}"
+            )
         old.append((key, current.stdout.decode().strip()))
     return tuple(old)
 
@@ -167,8 +190,9 @@ def write_vmstat(delta: dict[str, int], path: Path) -> None:
 
 def skipped_records(arch: str, program: Program, reason: str) -> list[CaseRecord]:
     """The record of a program that is not run here (not on this arch, not in this kernel)."""
-    return [CaseRecord(arch, program.suite, f"{program.name}/{program.name}", "skip", 0.0,
-                       reason, "")]
+    return [
+        CaseRecord(arch, program.suite, f"{program.name}/{program.name}", "skip", 0.0, reason, "")
+    ]
 
 
 def first_failure(diagnostics: list[str]) -> str:
@@ -186,27 +210,68 @@ def records_for(outcome: ProgramOutcome) -> list[CaseRecord]:
     prefix = outcome.program.name
     records = []
     for case in outcome.ktap.cases:
-        message = "" if case.status == Status.PASS else case.directive or case.reason or \
-            first_failure(case.diagnostics) or case.status.name.lower()
-        records.append(CaseRecord(arch, suite, f"{prefix}/{case.name}", STATE[case.status],
-                                  0.0, message, "\n".join(case.diagnostics)))
+        message = (
+            ""
+            if case.status == Status.PASS
+            else case.directive
+            or case.reason
+            or first_failure(case.diagnostics)
+            or case.status.name.lower()
+        )
+        records.append(
+            CaseRecord(
+                arch,
+                suite,
+                f"{prefix}/{case.name}",
+                STATE[case.status],
+                0.0,
+                message,
+                "\n".join(case.diagnostics),
+            )
+        )
     elapsed = outcome.result.elapsed_s if outcome.result else 0.0
     pressure = outcome.pressure
     if pressure and pressure.missing and not outcome.crash and not outcome.problems:
-        records.append(CaseRecord(arch, suite, f"{prefix}/pressure", "infra", elapsed,
-                                  "pressure not reached: " + ", ".join(pressure.missing),
-                                  pressure.summary()))
+        records.append(
+            CaseRecord(
+                arch,
+                suite,
+                f"{prefix}/pressure",
+                "infra",
+                elapsed,
+                "pressure not reached: " + ", ".join(pressure.missing),
+                pressure.summary(),
+            )
+        )
     elif pressure:
-        exempt = "\n".join(f"{name} not required: {why}"
-                           for name, why in outcome.program.pressure_exempt)
-        records.append(CaseRecord(arch, suite, f"{prefix}/pressure", "pass", elapsed,
-                                  f"{pressure.profile}: {pressure.summary()}", exempt))
+        exempt = "\n".join(
+            f"{name} not required: {why}" for name, why in outcome.program.pressure_exempt
+        )
+        records.append(
+            CaseRecord(
+                arch,
+                suite,
+                f"{prefix}/pressure",
+                "pass",
+                elapsed,
+                f"{pressure.profile}: {pressure.summary()}",
+                exempt,
+            )
+        )
     if outcome.crash or outcome.problems or not outcome.ktap.cases or outcome.ktap.errors:
         titles = [p.title for p in outcome.problems]
         message = "; ".join([outcome.crash, *titles, *outcome.ktap.errors]).strip("; ")
-        records.append(CaseRecord(arch, suite, f"{prefix}/kernel", "fail", elapsed,
-                                  message or "no KTAP results",
-                                  "\n\n".join(p.report for p in outcome.problems)))
+        records.append(
+            CaseRecord(
+                arch,
+                suite,
+                f"{prefix}/kernel",
+                "fail",
+                elapsed,
+                message or "no KTAP results",
+                "\n\n".join(p.report for p in outcome.problems),
+            )
+        )
     else:
         records.append(CaseRecord(arch, suite, f"{prefix}/kernel", "pass", elapsed, "", ""))
     return records

@@ -9,8 +9,19 @@ from lab.errors import UsageError
 
 PROFILES_FILE = paths.TESTSUITES_DIR / "pressure" / "profiles.toml"
 # The counters shown in reports, whether a profile requires them or not.
-REPORTED = ("pswpin", "pswpout", "pgmajfault", "pgfault", "pgscan_kswapd", "pgscan_direct",
-            "pgsteal_kswapd", "pgsteal_direct", "compact_stall", "oom_kill", "fail_page_alloc")
+REPORTED = (
+    "pswpin",
+    "pswpout",
+    "pgmajfault",
+    "pgfault",
+    "pgscan_kswapd",
+    "pgscan_direct",
+    "pgsteal_kswapd",
+    "pgsteal_direct",
+    "compact_stall",
+    "oom_kill",
+    "fail_page_alloc",
+)
 
 
 @dataclass(frozen=True)
@@ -31,8 +42,13 @@ class PressureProfile:
 
     @property
     def applies_pressure(self) -> bool:
-        return bool(self.hog_mb or self.churn_interval_ms or self.cgroup_memory_max_mb
-                    or self.balloon_mb or self.fail_page_alloc_percent)
+        return bool(
+            self.hog_mb
+            or self.churn_interval_ms
+            or self.cgroup_memory_max_mb
+            or self.balloon_mb
+            or self.fail_page_alloc_percent
+        )
 
 
 def load_profiles(path: Path = PROFILES_FILE) -> dict[str, PressureProfile]:
@@ -72,9 +88,13 @@ def vmstat_delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int
     return {name: after[name] - before.get(name, 0) for name in after}
 
 
-def not_reached(profile: PressureProfile, delta: dict[str, int],
-                exempt: tuple[str, ...] = ()) -> list[str]:
+def not_reached(
+    profile: PressureProfile, delta: dict[str, int], exempt: tuple[str, ...] = ()
+) -> list[str]:
     """The required counters (less a program's exemptions) that did not grow ('pswpin stayed
     at +0')."""
-    return [f"{name} stayed at +{delta.get(name, 0)}" for name in profile.require
-            if name not in exempt and delta.get(name, 0) <= 0]
+    return [
+        f"{name} stayed at +{delta.get(name, 0)}"
+        for name in profile.require
+        if name not in exempt and delta.get(name, 0) <= 0
+    ]

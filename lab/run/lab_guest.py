@@ -1,17 +1,21 @@
 """What the pytest fixtures hand to tests: a guest that reboots itself after a crash."""
 
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.arch import ArchProfile
-from lab.pressure import PressureProfile
-from lab.pressure_session import prepare_boot
+from lab.kernel.build import KernelBuild
 from lab.results.ktap import Status
 from lab.results.oracle import Problem
-from lab.runner import ProgramOutcome, read_kernel_log, run_program
-from lab.suites import Knobs, Program
-from lab.vm.agent import CommandResult
+from lab.run.machine import GuestOptions, lab_machine
+from lab.run.pressure import prepare_boot
+from lab.run.program import ProgramOutcome, read_kernel_log, run_program
+from lab.suites.catalogue import Program, Suite
+from lab.suites.knobs import Knobs
+from lab.suites.profiles import PressureProfile
+from lab.transport.agent import CommandResult
 from lab.vm.guest import Guest
 from lab.vm.qemu import MachineSpec
 
@@ -27,6 +31,20 @@ class LabGuest:
     absent: dict[str, str] = field(default_factory=dict)  # programs not in the image: why
     boots: int = 0
     _guest: Guest | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(
+        cls,
+        build: KernelBuild,
+        suites: Sequence[Suite],
+        workdir: Path,
+        knobs: Knobs,
+        options: GuestOptions | None = None,
+    ) -> "LabGuest":
+        """A guest of `build` with the suites' programs, booted as `options` say (on first
+        use)."""
+        machine = lab_machine(build, suites, options or GuestOptions())
+        return cls(machine.spec, workdir, knobs, machine.profile, absent=machine.image.absent)
 
     @property
     def arch(self) -> ArchProfile:
@@ -66,8 +84,15 @@ class LabGuest:
 
     def run_program(self, program: Program) -> ProgramOutcome:
         """Run a suite program and judge it (KTAP or exit status, + kernel log)."""
-        return run_program(self.guest, self.arch, program, self.knobs, self.workdir / "output",
-                           self.kernel_log, self.profile)
+        return run_program(
+            self.guest,
+            self.arch,
+            program,
+            self.knobs,
+            self.workdir / "output",
+            self.kernel_log,
+            self.profile,
+        )
 
     def kernel_problems(self) -> list[Problem]:
         """What the oracle finds in kernel messages since the last check."""
@@ -87,5 +112,6 @@ def assert_program_passed(outcome: ProgramOutcome, allow_skips: bool = False) ->
     assert outcome.passed, outcome.failure_report()
     if not allow_skips:
         skipped = [c.name for c in outcome.ktap.cases if c.status is Status.SKIP]
-        assert not skipped, f"cases skipped in the lab's own guest: {skipped}\n" + \
-            outcome.failure_report()
+        assert not skipped, (
+            f"cases skipped in the lab's own guest: {skipped}\n" + outcome.failure_report()
+        )

@@ -11,22 +11,20 @@ from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from lab.accel import choose_accel
 from lab.arch import ArchProfile
 from lab.errors import InfraError
-from lab.gcov import FunctionCoverage, format_table, target_coverage
-from lab.image.initramfs import build_initramfs
-from lab.job import new_run_dir
 from lab.kernel.build import BuildRequest, KernelBuild, build_kernel
 from lab.kernel.coverage import INSTRUMENTED, NOTES_DIR, guest_data_path
-from lab.pressure import get_profile
-from lab.pressure_session import machine_for, prepare_boot
 from lab.progress import note
-from lab.runner import run_program
-from lab.suites import Knobs, Suite, new_knobs
+from lab.run.gcov import FunctionCoverage, format_table, target_coverage
+from lab.run.lab_run import new_run_dir
+from lab.run.machine import GuestOptions, lab_machine
+from lab.run.pressure import prepare_boot
+from lab.run.program import run_program
+from lab.suites.catalogue import Suite
+from lab.suites.knobs import Knobs, new_knobs
 from lab.transport.base import run_required
 from lab.vm.guest import Guest
-from lab.vm.qemu import MachineSpec
 
 RESET = "/sys/kernel/debug/gcov/reset"
 
@@ -39,8 +37,7 @@ class CoverageRequest:
     suites: tuple[Suite, ...]
     build: BuildRequest  # arch is replaced per target arch; coverage is forced on
     results_root: Path = Path("results")
-    accel: str = "auto"
-    pressure: str = "none"
+    guest: GuestOptions = field(default_factory=GuestOptions)
     knobs: Knobs = field(default_factory=new_knobs)
 
 
@@ -71,19 +68,20 @@ def read_counters(guest: Guest, build: KernelBuild, dest: Path) -> int:
                 shutil.copy2(gcno, dest / gcno.name)
                 copied += 1
     if not copied:
-        raise InfraError(f"no gcov counters in the guest under /sys/kernel/debug/gcov"
-                         f"{build.metadata['objtree']} (is {build.id} a coverage build?)")
+        raise InfraError(
+            f"no gcov counters in the guest under /sys/kernel/debug/gcov"
+            f"{build.metadata['objtree']} (is {build.id} a coverage build?)"
+        )
     return copied
 
 
-def coverage_arch(request: CoverageRequest, arch: ArchProfile,
-                  run_dir: Path) -> list[SuiteCoverage]:
+def coverage_arch(
+    request: CoverageRequest, arch: ArchProfile, run_dir: Path
+) -> list[SuiteCoverage]:
     """Boot the arch's coverage kernel once and measure every suite program."""
     build = build_kernel(replace(request.build, arch=arch, coverage=True))
-    image = build_initramfs(arch, list(request.suites), kernel=build)
-    profile = get_profile(request.pressure)
-    spec = machine_for(profile, MachineSpec(arch, build.boot_image, image.path,
-                                            accel=choose_accel(arch, request.accel)))
+    machine = lab_machine(build, request.suites, request.guest)
+    spec, profile = machine.spec, machine.profile
     arch_dir = run_dir / arch.name
     arch_dir.mkdir()
     sources = build.dir / NOTES_DIR / "mm"
@@ -95,14 +93,20 @@ def coverage_arch(request: CoverageRequest, arch: ArchProfile,
             for program in suite.programs:
                 note(f"{arch.name}: coverage of {suite.name}/{program.name}")
                 reset_counters(guest)
-                outcome = run_program(guest, arch, program, request.knobs, arch_dir,
-                                      arch_dir / "kernel.log", profile)
+                outcome = run_program(
+                    guest, arch, program, request.knobs, arch_dir, arch_dir / "kernel.log", profile
+                )
                 data = arch_dir / "gcov" / program.name
                 data.mkdir(parents=True)
                 read_counters(guest, build, data)
-                measured.append(SuiteCoverage(arch.name, f"{suite.name}/{program.name}",
-                                              outcome.passed,
-                                              target_coverage(arch, data, sources)))
+                measured.append(
+                    SuiteCoverage(
+                        arch.name,
+                        f"{suite.name}/{program.name}",
+                        outcome.passed,
+                        target_coverage(arch, data, sources),
+                    )
+                )
     return measured
 
 
@@ -110,8 +114,11 @@ def tables(measured: list[SuiteCoverage]) -> str:
     """One table per arch; a column whose program failed is marked."""
     out = []
     for arch in dict.fromkeys(m.arch for m in measured):
-        columns = {m.suite + ("" if m.passed else " (FAILED)"): m.functions
-                   for m in measured if m.arch == arch}
+        columns = {
+            m.suite + ("" if m.passed else " (FAILED)"): m.functions
+            for m in measured
+            if m.arch == arch
+        }
         out.append(f"{arch}: line coverage of the target functions\n{format_table(columns)}")
     return "\n\n".join(out)
 
@@ -122,8 +129,16 @@ def run_coverage(request: CoverageRequest) -> tuple[Path, list[SuiteCoverage]]:
     measured: list[SuiteCoverage] = []
     for arch in request.arches:
         measured += coverage_arch(request, arch, run_dir)
-    (run_dir / "coverage.json").write_text(json.dumps(
-        {"seed": request.knobs.seed, "pressure": request.pressure,
-         "results": [asdict(m) for m in measured]}, indent=2) + "\n")
+    (run_dir / "coverage.json").write_text(
+        json.dumps(
+            {
+                "seed": request.knobs.seed,
+                "pressure": request.guest.pressure,
+                "results": [asdict(m) for m in measured],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     (run_dir / "coverage.txt").write_text(tables(measured) + "\n")
     return run_dir, measured
