@@ -98,30 +98,42 @@ def cmd_build(args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
-def record_run(args: argparse.Namespace, run_dir: Path, module_params: tuple, runs: list) -> None:
-    """Add a finished `lab run` to the history, unless told not to, its kernel modules ran
-    with parameters (a bug pattern brought back is no result of the cell's kernel) or a
-    target never said what it is."""
+def record_run(args: argparse.Namespace, run_dir: Path, module_params: tuple) -> None:
+    """Add a `lab run` to the history (an interrupted one as incomplete), unless told not
+    to, its kernel modules ran with parameters (a bug pattern brought back is no result of
+    the cell's kernel), a target never said what it is, or nothing finished."""
+    import json
+
     from lab.history.ingest import ingest_run_dir
     from lab.progress import note
 
-    if args.no_history or module_params or any(run.arch not in ARCHES for run in runs):
-        why = (
-            "--no-history"
-            if args.no_history
-            else "module parameters"
-            if module_params
-            else "the target never answered: its arch is unknown"
-        )
+    try:
+        summary = json.loads((run_dir / "run.json").read_text())
+        records = json.loads((run_dir / "results.json").read_text())["records"]
+    except (OSError, ValueError, KeyError):
+        summary, records = {"arches": []}, []
+    why = (
+        "--no-history"
+        if args.no_history
+        else "module parameters"
+        if module_params
+        else "the target never answered: its arch is unknown"
+        if any(entry["arch"] not in ARCHES for entry in summary["arches"])
+        else "nothing finished"
+        if not records
+        else ""
+    )
+    if why:
         note(f"not recorded in the history ({why})")
         return
     with open_history(args) as db:
         ingest_run_dir(db, run_dir)
-    note(f"recorded in the history {db.path} as {run_dir.name}")
+    state = "" if summary.get("complete") else " (incomplete)"
+    note(f"recorded in the history {db.path} as {run_dir.name}{state}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from lab.run.lab_run import RunRequest, run_lab
+    from lab.run.lab_run import RunRequest, new_run_dir, run_lab
     from lab.run.summary import print_summary
     from lab.suites.catalogue import check_module_params, select_suites
 
@@ -143,9 +155,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         guest=options.guest_options(values(args)),
         knobs=knobs,
     )
-    run_dir, runs = run_lab(request, remote_parts(args, request))
+    parts = remote_parts(args, request)
+    run_dir = new_run_dir(args.results)
+    try:
+        runs = run_lab(request, run_dir, parts)
+    except BaseException:  # interrupted: what finished is in run_dir, and goes to the history
+        record_run(args, run_dir, knobs.module_params)
+        raise
     print_summary(runs, run_dir)
-    record_run(args, run_dir, knobs.module_params, runs)
+    record_run(args, run_dir, knobs.module_params)
     return run_exit_status(r.state for run in runs for r in run.records)
 
 
@@ -196,12 +214,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from lab.run.bench import bench_arch, summarize, write_bench
     from lab.run.machine import GuestOptions
 
+    guest = GuestOptions(accel=args.accel)
     if args.bisect:
         sizes = [int(n) for n in args.bisect.split(",")]
         bisects = [bench_bisect(arch.name, n) for arch in parse_arches(args.arch) for n in sizes]
         results, lines = bisects, summarize_bisects(bisects)
+    elif args.hangs:
+        from lab.run.hangbench import HANGS, provoke, summarize_hangs
+
+        workdir = args.output.parent / "hangs"
+        figures = [
+            provoke(build_kernel(options.build_request(values(args), arch)), hang, workdir, guest)
+            for arch in parse_arches(args.arch)
+            for hang in HANGS
+        ]
+        results, lines = figures, summarize_hangs(figures)
     else:
-        guest = GuestOptions(accel=args.accel)
         archs = [
             bench_arch(arch, args.source, args.boots, args.patch_changes, guest)
             for arch in parse_arches(args.arch)
@@ -480,7 +508,9 @@ def parser() -> argparse.ArgumentParser:
     bo.set_defaults(func=cmd_boot)
 
     be = sub.add_parser("bench", help="measure rebuild, boot and smoke times (figures only)")
-    options.declare(be, (options.ARCH.but(default="x86_64,ppc64"), options.SOURCE, options.ACCEL))
+    options.declare(
+        be, (options.ARCH.but(default="x86_64,ppc64"), *options.BUILD_OPTIONS, options.ACCEL)
+    )
     be.add_argument("--boots", type=int, default=5, help="boots to time per arch")
     be.add_argument(
         "--patch-changes", type=int, default=2, help="one-line patch changes to time per arch"
@@ -490,6 +520,11 @@ def parser() -> argparse.ArgumentParser:
         metavar="N[,N...]",
         help="instead: time whole bisects of the demo history over N candidates "
         "(multiples of 16, e.g. 16,64)",
+    )
+    be.add_argument(
+        "--hangs",
+        action="store_true",
+        help="instead: time how fast an LKDTM soft lockup and hung task end their command",
     )
     be.add_argument("--output", type=Path, default=Path("results/bench.json"))
     be.set_defaults(func=cmd_bench)

@@ -63,10 +63,21 @@ class BootError(InfraError):
 
     `kernel_reports` holds the titles and reports of kernel problems (an oops, a panic) on
     the console: then the kernel itself failed to boot, which is a finding, not machinery.
+    `stage` says how far the boot got: 'qemu' (QEMU did not start), 'silent' (no console
+    output at all), 'kernel' (the kernel printed, but never started /init), 'init' (it
+    started /init, and the agent never answered). `console_tail` is the console's end.
     """
 
     kind = "boot"
 
-    def __init__(self, message: str, kernel_reports: tuple[tuple[str, str], ...] = ()):
+    def __init__(
+        self,
+        message: str,
+        kernel_reports: tuple[tuple[str, str], ...] = (),
+        stage: str = "qemu",
+        console_tail: str = "",
+    ):
         super().__init__(message)
         self.kernel_reports = kernel_reports
+        self.stage = stage
+        self.console_tail = console_tail

@@ -8,7 +8,7 @@ import pytest
 
 from lab.results.junit import write_junit
 from lab.results.ktap import Status, parse_ktap
-from lab.results.records import CaseRecord, write_results_json
+from lab.results.records import CaseRecord, RunStatus, write_results_json
 
 KTAP = Path(__file__).parent / "data" / "ktap"
 
@@ -139,8 +139,23 @@ def test_results_json(tmp_path: Path):
                 "message": "",
                 "details": "# remapped 4 pages",
             },
-        ]
+        ],
+        "complete": True,
+        "interrupted": "",
     }
+
+
+def test_an_interrupted_run_says_so_in_both_files(tmp_path: Path):
+    status = RunStatus(complete=False, interrupted="SIGTERM")
+    write_results_json(RECORDS[:2], tmp_path / "results.json", status)
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert (data["complete"], data["interrupted"], len(data["records"])) == (False, "SIGTERM", 2)
+    write_junit(RECORDS[:2], tmp_path / "junit.xml", status)
+    root = ET.parse(tmp_path / "junit.xml").getroot()
+    for suite in root.findall("testsuite"):
+        properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
+        assert properties == {"complete": "false", "interrupted": "SIGTERM"}
+    assert not list(tmp_path.glob(".*.tmp"))  # replaced whole, nothing left beside
 
 
 def test_unknown_state_is_rejected():

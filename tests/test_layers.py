@@ -13,7 +13,17 @@ PACKAGE = Path(__file__).resolve().parent.parent / "lab"
 
 # Lowest first. Modules of one layer may import each other.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("lab", "lab.errors", "lab.exitcodes", "lab.paths", "lab.proc", "lab.progress", "lab.terminal"),
+    (
+        "lab",
+        "lab.errors",
+        "lab.exitcodes",
+        "lab.files",
+        "lab.paths",
+        "lab.proc",
+        "lab.progress",
+        "lab.scratch",
+        "lab.terminal",
+    ),
     ("lab.arch",),
     ("lab.results",),
     ("lab.suites",),

@@ -28,6 +28,7 @@ class ArchProfile:
     command_timeout_s: float = 600.0
     mmu_options: dict[str, tuple[str, ...]] = field(default_factory=dict)
     tcg_thread: str = "multi"  # QEMU's TCG threading: 'multi' (a host thread per vCPU) or 'single'
+    init_marker: str = "Run /init as init process"  # the kernel starting the initramfs
     uname_machine: str = ""  # `uname -m` of a machine that runs this arch's programs
     compiler_package: str = ""  # the Debian package of the compiler
     qemu_package: str = ""  # the Debian package of the QEMU binary

@@ -14,7 +14,6 @@ three boots out of four only.
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from lab import paths, proc
 from lab.kernel.gitrepo import GIT_ENV, git
 from lab.kernel.series import Patch, load_series
 from lab.kernel.source import resolve_source
+from lab.scratch import scratch_dir
 
 DEMO_SERIES = paths.PROJECT_ROOT / "patches" / "examples" / "bisect-demo"
 DEMO_INTERMITTENT_SERIES = DEMO_SERIES.with_name("bisect-demo-intermittent")
@@ -73,7 +73,7 @@ def commit_series(
     """Commit mail-formatted patches one by one on `base` without a work tree (one index
     for the whole series), each followed by `fillers` filler commits; returns all commits
     and the patches' commits."""
-    with tempfile.TemporaryDirectory(prefix="faultlab-demo-") as scratch:
+    with scratch_dir("demo") as scratch:
         env = {**os.environ, **GIT_ENV, "GIT_INDEX_FILE": str(Path(scratch, "index"))}
 
         def run(*args: str, stdin: str | None = None, **extra: str) -> str:

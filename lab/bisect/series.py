@@ -10,7 +10,6 @@ untested candidate nearest to the middle of the range.
 import math
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from lab.bisect.policy import Verdict
 from lab.bisect.search import Candidate, Change, Conclusion
 from lab.kernel.build import BuildRequest
 from lab.kernel.series import Series
+from lab.scratch import scratch_dir
 
 
 def candidate_series(series: Series, k: int, root: Path) -> Path | None:
@@ -67,7 +67,7 @@ def series_length(series: Series) -> int:
     """How many patches a series holds (an mbox: how many mails)."""
     if not series.mbox:
         return len(series.patches)
-    with tempfile.TemporaryDirectory(prefix="faultlab-mails-") as folder:
+    with scratch_dir("mails") as folder:
         return len(split_mbox(series.mbox, Path(folder, "mails")))
 
 

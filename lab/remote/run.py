@@ -20,7 +20,7 @@ from lab.progress import note
 from lab.remote.identity import TargetIdentity, read_identity, target_arch
 from lab.remote.modules import TargetModules, target_modules
 from lab.results.records import CaseRecord
-from lab.run.lab_run import ArchRun, RunRequest, infra_record
+from lab.run.lab_run import ArchRun, RunRequest, Saver, ignore, infra_record
 from lab.run.program import records_for, run_program, skipped_records
 from lab.suites.catalogue import Program, Suite
 from lab.suites.knobs import Knobs
@@ -151,8 +151,11 @@ def upload_payload(
     )
 
 
-def run_target(request: RunRequest, target: RemoteTarget, run_dir: Path) -> ArchRun:
-    """Every selected program on the target; the outcome is recorded like an arch of a run."""
+def run_target(
+    request: RunRequest, target: RemoteTarget, run_dir: Path, saved: Saver = ignore
+) -> ArchRun:
+    """Every selected program on the target; the outcome is recorded like an arch of a run,
+    and handed to `saved` after each program."""
     if request.guest.pressure != "none":
         raise UsageError(
             f"pressure {request.guest.pressure!r} changes the machine (RAM, swap, "
@@ -183,6 +186,7 @@ def run_target(request: RunRequest, target: RemoteTarget, run_dir: Path) -> Arch
         programs, pending = pending, []
         for program in programs:
             outcome.records += run_one(session, arch, program, request.knobs, arch_dir, kernel_log)
+            saved(outcome)
         unload_modules(session, programs)
     except InfraError as e:
         outcome.infra = str(e)

@@ -3,11 +3,11 @@ screenshot of it or dumps its DOM after loading."""
 
 import shutil
 import subprocess
-import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 
 from lab.errors import InfraError
+from lab.scratch import scratch_dir
 
 BROWSERS = ("chromium", "chromium-browser")
 WINDOW = (1280, 2000)
@@ -27,7 +27,7 @@ def headless(page: Path, *options: str, timeout_s: float = TIMEOUT_S) -> str:
         raise InfraError(
             "chromium is not installed (Debian package chromium, in debian-packages.txt)"
         )
-    with tempfile.TemporaryDirectory(prefix="faultlab-chromium-") as profile:
+    with scratch_dir("chromium") as profile:
         argv = [
             program,
             "--headless=new",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
 
-from lab.results.records import CaseRecord
+from lab import files
+from lab.results.records import COMPLETE, CaseRecord, RunStatus
 
 # Characters XML 1.0 cannot carry (console logs hold escape sequences and NULs).
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -40,8 +42,9 @@ def _counts(element: ET.Element, records: list[CaseRecord]) -> None:
     element.set("time", f"{sum(record.duration_s for record in records):.3f}")
 
 
-def _junit_tree(records: Iterable[CaseRecord]) -> ET.ElementTree:
-    """The <testsuites> document for the records, suites in first-seen order."""
+def _junit_tree(records: Iterable[CaseRecord], status: RunStatus) -> ET.ElementTree:
+    """The <testsuites> document for the records, suites in first-seen order; an incomplete
+    run says so in properties of every suite."""
     records = list(records)
     groups: dict[tuple[str, str], list[CaseRecord]] = {}
     for record in records:
@@ -51,12 +54,18 @@ def _junit_tree(records: Iterable[CaseRecord]) -> ET.ElementTree:
     for (arch, suite), members in groups.items():
         element = ET.SubElement(root, "testsuite", name=f"{arch}.{suite}")
         _counts(element, members)
+        if not status.complete:
+            properties = ET.SubElement(element, "properties")
+            ET.SubElement(properties, "property", name="complete", value="false")
+            ET.SubElement(properties, "property", name="interrupted", value=status.interrupted)
         element.extend(_testcase(record) for record in members)
     tree = ET.ElementTree(root)
     ET.indent(tree)
     return tree
 
 
-def write_junit(records: Iterable[CaseRecord], path: Path) -> None:
-    """Write the records as a JUnit XML file."""
-    _junit_tree(records).write(path, encoding="utf-8", xml_declaration=True)
+def write_junit(records: Iterable[CaseRecord], path: Path, status: RunStatus = COMPLETE) -> None:
+    """Replace `path` whole with the records as a JUnit XML file."""
+    buffer = io.BytesIO()
+    _junit_tree(records, status).write(buffer, encoding="utf-8", xml_declaration=True)
+    files.write_bytes(path, buffer.getvalue())

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
+from lab import files
+
 State = Literal["pass", "fail", "skip", "infra"]
 STATES: tuple[State, ...] = ("pass", "fail", "skip", "infra")
 
@@ -33,7 +35,25 @@ class CaseRecord:
             raise ValueError(f"state {self.state!r} is not one of {', '.join(STATES)}")
 
 
-def write_results_json(records: Iterable[CaseRecord], path: Path) -> None:
-    """Write {"records": [...]} with one object per record, in order."""
-    data = {"records": [asdict(record) for record in records]}
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+@dataclass(frozen=True)
+class RunStatus:
+    """Whether the records are all of a run, or what interrupted it ('SIGTERM', ...)."""
+
+    complete: bool = True
+    interrupted: str = ""
+
+
+COMPLETE = RunStatus()
+
+
+def write_results_json(
+    records: Iterable[CaseRecord], path: Path, status: RunStatus = COMPLETE
+) -> None:
+    """Replace `path` whole with {"records": [...], "complete": ..., "interrupted": ...},
+    one object per record, in order."""
+    data = {
+        "records": [asdict(record) for record in records],
+        "complete": status.complete,
+        "interrupted": status.interrupted,
+    }
+    files.write_text(path, json.dumps(data, indent=2) + "\n")

@@ -8,7 +8,6 @@ several boots, and the smoke suite's run time.
 import difflib
 import json
 import statistics
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -19,6 +18,7 @@ from lab.kernel.build import BuildRequest, build_kernel
 from lab.kernel.gitrepo import git
 from lab.kernel.source import resolve_source
 from lab.run.machine import GuestOptions, lab_machine
+from lab.scratch import scratch_dir
 from lab.suites.catalogue import all_suites
 from lab.suites.knobs import new_knobs
 from lab.vm.guest import Guest
@@ -74,7 +74,7 @@ def bench_arch(
     _, result.nothing_changed_s = timed(
         lambda: build_kernel(BuildRequest(arch=arch, source=source))
     )
-    with tempfile.TemporaryDirectory(prefix="faultlab-bench-") as tmp:
+    with scratch_dir("bench") as tmp:
         # Each marker is new, so each build is a real (incremental) rebuild.
         base = time.time_ns()
         for n in range(patch_changes + 1):
@@ -87,7 +87,7 @@ def bench_arch(
     smoke_suite = all_suites()["smoke"]
     smoke = smoke_suite.programs[0]
     spec = lab_machine(build, [smoke_suite], guest).spec
-    with tempfile.TemporaryDirectory(prefix="faultlab-bench-") as tmp:
+    with scratch_dir("bench") as tmp:
         for n in range(boots):
             with Guest(spec, Path(tmp), name=f"bench{n}") as guest:
                 result.boot_to_agent_s.append(guest.boot.boot_s)

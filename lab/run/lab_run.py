@@ -1,6 +1,8 @@
 """`lab run`: build, boot and run suites on each arch; write results/<run id>/."""
 
+import contextlib
 import json
+import signal
 import socket
 import time
 from collections.abc import Callable, Sequence
@@ -9,13 +11,15 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
+from lab import files
 from lab.arch import ArchProfile
-from lab.errors import BuildError, InfraError, UsageError
+from lab.errors import BootError, BuildError, InfraError, UsageError
 from lab.kernel.build import BuildRequest, KernelBuild, build_kernel, load_build
 from lab.peers.registry import build_peer
 from lab.progress import note
 from lab.results.junit import write_junit
-from lab.results.records import CaseRecord, write_results_json
+from lab.results.records import CaseRecord, RunStatus, write_results_json
+from lab.run.boot import BootVerdict, clean_kernel_boots, judge_boot
 from lab.run.machine import GuestOptions, lab_machine
 from lab.run.pressure import prepare_boot
 from lab.run.program import (
@@ -74,6 +78,8 @@ def new_run_dir(root: Path) -> Path:
             return candidate
         except FileExistsError:
             continue
+        except OSError as e:  # not writable, a full disk
+            raise InfraError(f"cannot create a run directory {candidate}: {e.strerror}") from e
     raise InfraError(f"cannot create a run directory under {root}")
 
 
@@ -89,8 +95,18 @@ def infra_records(arch: str, suites: tuple[Suite, ...], message: str) -> list[Ca
     return [infra_record(arch, p, message) for s in suites for p in s.programs]
 
 
-def run_arch(request: RunRequest, arch: ArchProfile, run_dir: Path) -> ArchRun:
-    """Build (or load), boot as often as needed, run every program of every suite."""
+Saver = Callable[[ArchRun], None]  # takes an arch's outcome so far, to write it out
+
+
+def ignore(outcome: ArchRun) -> None:
+    """A Saver that saves nothing."""
+
+
+def run_arch(
+    request: RunRequest, arch: ArchProfile, run_dir: Path, saved: Saver = ignore
+) -> ArchRun:
+    """Build (or load), boot as often as needed, run every program of every suite; the
+    outcome so far goes to `saved` after each program and boot."""
     outcome = ArchRun(
         arch.name, source=request.build.source, series=str(request.build.series or "")
     )
@@ -134,12 +150,18 @@ def run_arch(request: RunRequest, arch: ArchProfile, run_dir: Path) -> ArchRun:
                     outcome.kernel_log = str(kernel_log.relative_to(run_dir))
                     guest = stack.enter_context(booting)
                     prepare_boot(guest, profile)
+                except BootError as e:
+                    verdict = judge_boot(e, lambda: clean_kernel_boots(spec, arch_dir))
+                    outcome.infra = "" if verdict.kernel_failed else str(e)
+                    outcome.records += boot_failure_records(arch.name, programs[index:], e, verdict)
+                    break
                 except InfraError as e:
                     outcome.infra = str(e)
                     outcome.records += boot_failure_records(arch.name, programs[index:], e)
                     break
                 outcome.boot_s.append(guest.boot.boot_s)
                 outcome.records += boot_records(arch.name, guest, kernel_log)
+                saved(outcome)
             note(f"{arch.name}: running {program.suite}/{program.name}")
             try:
                 result: ProgramOutcome = run_program(
@@ -147,8 +169,10 @@ def run_arch(request: RunRequest, arch: ArchProfile, run_dir: Path) -> ArchRun:
                 )
             except InfraError as e:  # its setup or sysctls: the other programs still run
                 outcome.records.append(infra_record(arch.name, program, f"{e.kind}: {e}"))
+                saved(outcome)
                 continue
             outcome.records += records_for(result)
+            saved(outcome)
             if result.crash:
                 guest.close()
                 guest = None
@@ -172,28 +196,25 @@ def buildable_suites(
     return ok, records
 
 
-def boot_failure_records(arch: str, programs: list, error: InfraError) -> list[CaseRecord]:
-    """Programs that could not run are infra; a kernel that crashed while booting is also
-    a failed 'boot' case carrying its report."""
+def boot_failure_records(
+    arch: str, programs: list, error: InfraError, verdict: BootVerdict | None = None
+) -> list[CaseRecord]:
+    """Programs that could not run are infra; a kernel that crashed or hung while booting
+    (the verdict says so) is also a failed 'boot' case carrying its reports, or the end of
+    its console."""
     first = str(error).splitlines()[0]
     records = [
         CaseRecord(arch, p.suite, p.name, "infra", 0.0, f"{error.kind}: {first}", str(error))
         for p in programs
     ]
     reports = getattr(error, "kernel_reports", ())
-    if reports:
-        records.insert(
-            0,
-            CaseRecord(
-                arch,
-                "boot",
-                "boot",
-                "fail",
-                0.0,
-                "; ".join(title for title, _ in reports),
-                "\n\n".join(report for _, report in reports),
-            ),
+    if verdict is None and reports:  # an oops or a panic while booting
+        verdict = BootVerdict(True, "; ".join(title for title, _ in reports))
+    if verdict is not None and verdict.kernel_failed:
+        details = "\n\n".join(report for _, report in reports) or (
+            f"{first}\nconsole (last lines):\n{getattr(error, 'console_tail', '')}"
         )
+        records.insert(0, CaseRecord(arch, "boot", "boot", "fail", 0.0, verdict.reason, details))
     return records
 
 
@@ -213,16 +234,20 @@ def write_reports(
     started: str,
     duration_s: float,
     complete: bool,
+    interrupted: str = "",
 ) -> None:
-    """results.json, junit.xml and run.json for the arches run so far."""
+    """results.json, junit.xml and run.json for the arches run so far, each replaced whole;
+    `interrupted` names the signal that ended an incomplete run."""
     records = [r for run in runs for r in run.records]
-    write_junit(records, run_dir / "junit.xml")
-    write_results_json(records, run_dir / "results.json")
+    status = RunStatus(complete, interrupted)
+    write_junit(records, run_dir / "junit.xml", status)
+    write_results_json(records, run_dir / "results.json", status)
     summary = {
         "run_dir": str(run_dir),
         "started": started,
         "host": socket.gethostname(),
         "complete": complete,
+        "interrupted": interrupted,
         "duration_s": duration_s,
         "seed": request.knobs.seed,
         "suite_duration_s": request.knobs.duration_s,
@@ -231,27 +256,62 @@ def write_reports(
         "mmu": request.guest.mmu,
         "arches": [{k: v for k, v in asdict(run).items() if k != "records"} for run in runs],
     }
-    (run_dir / "run.json").write_text(json.dumps(summary, indent=2) + "\n")
+    files.write_text(run_dir / "run.json", json.dumps(summary, indent=2) + "\n")
 
 
-def run_lab(
-    request: RunRequest, parts: Sequence[Callable[[Path], ArchRun]] = ()
-) -> tuple[Path, list[ArchRun]]:
-    """Run every arch (or the given parts, e.g. a remote target), writing the reports after
-    each one, so an interrupted run keeps the results of the parts it finished ("complete":
-    false in run.json)."""
-    run_dir = new_run_dir(request.results_root)
+Part = Callable[[Path, Saver], ArchRun]  # an arch of a run, or a remote target
+
+
+def run_lab(request: RunRequest, run_dir: Path, parts: Sequence[Part] = ()) -> list[ArchRun]:
+    """Run every arch (or the given parts, e.g. a remote target) into `run_dir`, writing the
+    reports after every program, so a run that is interrupted, by a signal or a power cut,
+    keeps every program it finished ("complete": false in run.json; "interrupted" names the
+    signal when there was time to say it)."""
     note(f"seed {request.knobs.seed} (`lab run --seed {request.knobs.seed}` repeats this run)")
     if request.knobs.module_params:
         note("module parameters: " + " ".join(map(str, request.knobs.module_params)))
     started, start = time.strftime("%Y-%m-%dT%H:%M:%S"), time.monotonic()
     runs: list[ArchRun] = []
-    complete = False
+    current: list[ArchRun] = []  # the part running now, as far as it got
+
+    def save(outcome: ArchRun, complete: bool = False, interrupted: str = "") -> None:
+        current[:] = [outcome]
+        write_reports(
+            run_dir,
+            request,
+            [*runs, *current],
+            started,
+            time.monotonic() - start,
+            complete,
+            interrupted,
+        )
+
     try:
         for part in parts or [partial(run_arch, request, arch) for arch in request.arches]:
-            runs.append(part(run_dir))
-            write_reports(run_dir, request, runs, started, time.monotonic() - start, complete=False)
-        complete = True
-    finally:
-        write_reports(run_dir, request, runs, started, time.monotonic() - start, complete=complete)
-    return run_dir, runs
+            current.clear()
+            runs.append(part(run_dir, save))
+            current.clear()
+            write_reports(run_dir, request, runs, started, time.monotonic() - start, False)
+    except BaseException as e:
+        write_reports(
+            run_dir,
+            request,
+            [*runs, *current],
+            started,
+            time.monotonic() - start,
+            False,
+            interruption(e),
+        )
+        raise
+    write_reports(run_dir, request, runs, started, time.monotonic() - start, True)
+    return runs
+
+
+def interruption(error: BaseException) -> str:
+    """What ended a run early: the signal's name, or the error's kind."""
+    if isinstance(error, KeyboardInterrupt):
+        return "SIGINT"
+    if isinstance(error, SystemExit) and isinstance(error.code, int) and error.code > 128:
+        with contextlib.suppress(ValueError):
+            return signal.Signals(error.code - 128).name
+    return type(error).__name__

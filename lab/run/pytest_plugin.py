@@ -6,7 +6,6 @@ Bad page, soft lockup, hung task or RCU stall fails the test (allow-listed lines
 """
 
 import os
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,10 +14,12 @@ from lab.arch import ArchProfile, parse_arches
 from lab.kernel.build import KernelBuild, build_kernel, load_build
 from lab.run import options
 from lab.run.lab_guest import LabGuest
+from lab.scratch import new_scratch_dir, remove_scratch_dir
 from lab.suites.catalogue import Suite, all_suites
 from lab.suites.knobs import Knobs
 
 KNOBS = pytest.StashKey[Knobs]()
+HISTORY_DIR = pytest.StashKey[Path]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -37,9 +38,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     # `lab` commands run by the tests record into a history of the session, not the user's
     if "FAULTLAB_HISTORY" not in os.environ:
-        history = Path(tempfile.mkdtemp(prefix="faultlab-test-history-")) / "history.sqlite"
-        os.environ["FAULTLAB_HISTORY"] = str(history)
+        folder = new_scratch_dir("history")
+        config.stash[HISTORY_DIR] = folder
+        os.environ["FAULTLAB_HISTORY"] = str(folder / "history.sqlite")
     config.stash[KNOBS] = options.knobs(config.getoption)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(HISTORY_DIR, None)
+    if folder is not None:
+        remove_scratch_dir(folder)
+        os.environ.pop("FAULTLAB_HISTORY", None)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -1,10 +1,7 @@
 """The pool's tasks, registered by name on whichever app imports this module: lab.job runs
 any job (lab/run/jobs.py) blind to who sent it; lab.ping tells what a worker is."""
 
-import shutil
-import tempfile
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from celery import shared_task
@@ -14,6 +11,7 @@ from lab.run.jobs import from_wire
 from lab.runtime.hostinfo import host_info
 from lab.runtime.packing import pack
 from lab.runtime.store import default_store
+from lab.scratch import new_scratch_dir, remove_scratch_dir
 
 JOB_TASK = "lab.job"
 log = get_task_logger(__name__)
@@ -35,7 +33,7 @@ def run_job(self, wire: dict[str, Any], files: bool) -> dict[str, Any]:
     done = {"worker": self.request.hostname}
     if not files:
         return {**done, "result": job.execute(None, store)}
-    scratch = Path(tempfile.mkdtemp(prefix="faultlab-job-"))
+    scratch = new_scratch_dir("job")
     try:
         workdir = scratch / "work"
         workdir.mkdir()
@@ -47,4 +45,4 @@ def run_job(self, wire: dict[str, Any], files: bool) -> dict[str, Any]:
             "scratch": str(workdir),
         }
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        remove_scratch_dir(scratch)

@@ -2,6 +2,7 @@
 
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -46,11 +47,14 @@ class AgentClient:
         self.sock = sock
         self.buffer = b""
         self.next_id = 1
+        self.watch: Callable[[], None] | None = None  # called at least twice a second
 
     def _fill(self, deadline: float) -> None:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError
+        if self.watch is not None:
+            self.watch()  # may raise to give up waiting
         self.sock.settimeout(min(remaining, 0.5))
         try:
             data = self.sock.recv(65536)
@@ -96,8 +100,22 @@ class AgentClient:
                 _, version, release, machine, page = line.decode(errors="replace").split()[:5]
                 return Hello(version, release, machine, int(page))
 
-    def run(self, argv: list[str], timeout_s: float, deadline: float) -> CommandResult:
-        """Run one command; the agent enforces `timeout_s`, the host waits until `deadline`."""
+    def run(
+        self,
+        argv: list[str],
+        timeout_s: float,
+        deadline: float,
+        watch: Callable[[], None] | None = None,
+    ) -> CommandResult:
+        """Run one command; the agent enforces `timeout_s`, the host waits until `deadline`
+        and calls `watch` while it waits (an exception from it ends the wait)."""
+        self.watch = watch
+        try:
+            return self._run(argv, timeout_s, deadline)
+        finally:
+            self.watch = None
+
+    def _run(self, argv: list[str], timeout_s: float, deadline: float) -> CommandResult:
         cid = self.next_id
         self.next_id += 1
         args = " ".join(a.encode().hex() for a in argv)

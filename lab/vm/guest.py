@@ -5,24 +5,36 @@ exceptions and Ctrl-C (and never outlives the lab process: it gets SIGKILL if we
 """
 
 import dataclasses
-import shutil
 import socket
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from lab.arch import ArchProfile
 from lab.errors import BootError, InfraError
 from lab.image.disk import make_ext4, make_raw
 from lab.progress import note
 from lab.results.oracle import find_problems, load_allowlist, parse_console
+from lab.scratch import new_scratch_dir, remove_scratch_dir
 from lab.suites.layout import GUEST_PATHS
 from lab.transport.agent import AgentClient, AgentGone, CommandResult, Hello
 from lab.transport.base import HANG_GRACE_S
 from lab.vm.qemu import MachineSpec, QemuProcess, Sockets
+from lab.vm.watch import ConsoleWatch, KernelReported
 
 EXT4_MOUNT = GUEST_PATHS.ext4
 PANIC_MARKERS = ("Kernel panic - not syncing", "---[ end Kernel panic")
+
+
+BOOT_TAIL_LINES = 40
+
+
+def boot_stage(console: str, arch: ArchProfile, qemu_alive: bool) -> str:
+    """How far a boot that never reached its agent got (see BootError.stage): the kernel
+    printed when the console holds printk-stamped lines (QEMU's own complaints have none)."""
+    if not any(line.timestamp is not None for line in parse_console(console)):
+        return "silent" if qemu_alive else "qemu"
+    return "init" if arch.init_marker in console else "kernel"
 
 
 class GuestCrashed(Exception):
@@ -51,11 +63,11 @@ class Guest:
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.console_log = workdir / f"{name}-console.log"
-        self._sockdir = Path(tempfile.mkdtemp(prefix="faultlab-"))  # short: sun_path limit
+        self._sockdir = new_scratch_dir("guest")  # short: sun_path limit
         try:
             spec = self._attach_scratch_disks(spec)
         except BaseException:
-            shutil.rmtree(self._sockdir, ignore_errors=True)
+            remove_scratch_dir(self._sockdir)
             raise
         self.spec = spec
         self.qemu = QemuProcess(
@@ -65,6 +77,7 @@ class Guest:
         )
         self.agent: AgentClient | None = None
         self.boot: BootInfo | None = None
+        self._command_start = 0  # console offset where the last command began
 
     def __enter__(self) -> "Guest":
         try:
@@ -148,25 +161,36 @@ class Guest:
         problems = find_problems(parse_console(console), load_allowlist())
         if problems:
             message += "; kernel: " + "; ".join(p.title for p in problems)
-        tail = "\n".join(console.splitlines()[-25:])
+        tail = "\n".join(console.splitlines()[-BOOT_TAIL_LINES:])
         return BootError(
             f"{message}; console log: {self.console_log}\n{tail}",
             tuple((p.title, p.report) for p in problems),
+            boot_stage(console, self.spec.arch, self.qemu.alive()),
+            tail,
         )
 
     def run(self, argv: list[str], timeout_s: float | None = None) -> CommandResult:
         """Run a command in the guest and wait for it (default timeout: the arch's).
 
-        A kernel panic or a guest that stops answering raises GuestCrashed (the command
-        broke the kernel); QEMU dying without a panic raises InfraError.
+        A kernel panic, a fatal kernel report on the console (a lockup, a hung task, an RCU
+        stall, a BUG, an Oops) or a guest that stops answering raises GuestCrashed (the
+        command broke the kernel); QEMU dying without a panic raises InfraError.
         """
         if self.agent is None:
             raise InfraError("guest is not running")
         if timeout_s is None:
             timeout_s = self.spec.arch.command_timeout_s
         deadline = time.monotonic() + timeout_s + HANG_GRACE_S
+        self._command_start = len(self.qemu.console_text())
+        watch = ConsoleWatch(self.qemu.console_text, self._command_start)
         try:
-            return self.agent.run(argv, timeout_s, deadline)
+            return self.agent.run(argv, timeout_s, deadline, watch.check)
+        except KernelReported as e:
+            self.agent.sock.close()
+            self.agent = None
+            raise GuestCrashed(
+                f"kernel reported {e} while running {argv[0]}", self.console_log
+            ) from e
         except (AgentGone, OSError, TimeoutError) as e:
             self.agent = None
             self.qemu.settle()
@@ -191,8 +215,9 @@ class Guest:
         return self.boot.hello
 
     def crash_evidence(self) -> str:
-        """Everything the console printed: where a panic or a hang shows."""
-        return self.qemu.console_text()
+        """What the console printed since the last command began: where its panic, its
+        hang or its kernel report shows."""
+        return self.qemu.console_text()[self._command_start :]
 
     def kmsg(self) -> str:
         """Kernel log records not read by an earlier call (raw /dev/kmsg format)."""
@@ -204,4 +229,4 @@ class Guest:
             self.agent.sock.close()
             self.agent = None
         self.qemu.stop()
-        shutil.rmtree(self._sockdir, ignore_errors=True)
+        remove_scratch_dir(self._sockdir)

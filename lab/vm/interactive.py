@@ -2,12 +2,12 @@
 the guest's SSH server is started first and how to reach it is printed."""
 
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from lab.errors import UsageError
+from lab.scratch import scratch_dir
 from lab.vm.guest import Guest
 from lab.vm.qemu import MachineSpec, QemuProcess, Sockets
 from lab.vm.sshd import SshEndpoint, start_sshd
@@ -44,7 +44,7 @@ def _booted(spec: MachineSpec, log_dir: Path, console_log: Path) -> Iterator[Qem
             print("\n".join(login_lines(endpoint, spec.arch.name)), flush=True)
             yield guest.qemu
         return
-    with tempfile.TemporaryDirectory(prefix="faultlab-") as sockdir:
+    with scratch_dir("console") as sockdir:
         qemu = QemuProcess(
             spec, Sockets(Path(sockdir) / "qmp.sock", Path(sockdir) / "agent.sock"), console_log
         )

@@ -1,0 +1,45 @@
+"""Files are replaced whole: a full disk leaves the old content and says which file."""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from lab import files
+from lab.errors import InfraError
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path):
+    """A 16 KiB tmpfs (needs root and mount; CI and this lab's hosts run as root)."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_file_is_replaced_whole(tmp_path: Path):
+    path = tmp_path / "results.json"
+    files.write_text(path, "old\n")
+    files.write_text(path, "new\n")
+    assert path.read_text() == "new\n"
+    assert os.listdir(tmp_path) == ["results.json"]
+
+
+def test_a_full_disk_keeps_the_old_content_and_names_the_file(tiny_disk: Path):
+    path = tiny_disk / "results.json"
+    files.write_text(path, "{}\n")
+    with pytest.raises(InfraError, match=r"cannot write .*results\.json: No space left"):
+        files.write_bytes(path, b"x" * 100_000)
+    assert path.read_text() == "{}\n"
+    assert os.listdir(tiny_disk) == ["results.json"]
