@@ -5,11 +5,13 @@ import signal
 import sys
 from pathlib import Path
 
+from lab import scratch
 from lab.arch import ARCHES, get_arch, parse_arches
 from lab.errors import InfraError, LabError, UsageError
 from lab.exitcodes import ExitStatus, run_exit_status
 from lab.kernel.build import BuildRequest, build_kernel, load_build
 from lab.paths import KERNELS_DIR, history_path
+from lab.progress import note
 from lab.report.trends import LAST_RUNS
 from lab.run import options
 
@@ -105,7 +107,6 @@ def record_run(args: argparse.Namespace, run_dir: Path, module_params: tuple) ->
     import json
 
     from lab.history.ingest import ingest_run_dir
-    from lab.progress import note
 
     try:
         summary = json.loads((run_dir / "run.json").read_text())
@@ -761,8 +762,11 @@ def _terminate(signum, frame):
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `lab` command."""
-    signal.signal(signal.SIGTERM, _terminate)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _terminate)
     args = parser().parse_args(argv)
+    for stale in scratch.sweep():
+        note(f"removed {stale} (left by a lab process that was killed)")
     try:
         return args.func(args)
     except InfraError as e:
