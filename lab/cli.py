@@ -144,6 +144,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         arches = tuple(parse_arches(args.arch or "x86_64"))
     if args.kernel and len(arches) != 1:
         raise UsageError("--kernel names one build: give a single --arch")
+    if args.kernel:
+        kernel_for(args, arches[0].name)  # there, for this arch, and whole: before any work
     suites = select_suites(args.suite)
     knobs = options.knobs(values(args), with_module_params=True)
     check_module_params(knobs.module_params, suites)
@@ -153,7 +155,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         build=build_request(args, arches[0].name),
         results_root=args.results,
         kernel=args.kernel,
-        guest=options.guest_options(values(args)),
+        guest=options.guest_options(values(args), arches),
         knobs=knobs,
     )
     parts = remote_parts(args, request)
@@ -201,12 +203,13 @@ def cmd_boot(args: argparse.Namespace) -> int:
     from lab.vm.interactive import interactive_console
 
     arch = get_arch(args.arch)
+    if not sys.stdin.isatty():
+        raise UsageError("lab boot needs a terminal on standard input")
     if args.ssh:
         require_ssh(arch)  # before a kernel build
+    guest = options.guest_options(values(args), [arch], ssh=args.ssh)
     build = kernel_for(args, arch.name)
-    machine = lab_machine(
-        build, all_suites().values(), options.guest_options(values(args), ssh=args.ssh)
-    )
+    machine = lab_machine(build, all_suites().values(), guest)
     return interactive_console(machine.spec, args.results / "boot")
 
 
@@ -378,11 +381,13 @@ def make_runtime(name: str, broker: str | None):
     from lab.runtime.store import default_store
 
     limits = TimeLimits()
-    return CeleryRuntime(
+    runtime = CeleryRuntime(
         make_app(broker or broker_from_env(), limits),
         default_store(),
         timeout_s=limits.hard_s + 600,
     )
+    runtime.check_broker()
+    return runtime
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

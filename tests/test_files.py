@@ -2,6 +2,8 @@
 
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -10,16 +12,12 @@ from lab import files
 from lab.errors import InfraError
 
 
-@pytest.fixture
-def tiny_disk(tmp_path: Path):
-    """A 16 KiB tmpfs (needs root and mount; CI and this lab's hosts run as root)."""
-    mount = tmp_path / "tiny"
+@contextmanager
+def small_disk(mount: Path, size_kib: int) -> Iterator[Path]:
+    """A tmpfs of `size_kib` (needs root and mount; CI and this lab's hosts run as root)."""
     mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
+    argv = ["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", str(mount)]
+    done = subprocess.run(argv, capture_output=True, text=True)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip()}")
     try:
@@ -36,10 +34,11 @@ def test_a_file_is_replaced_whole(tmp_path: Path):
     assert os.listdir(tmp_path) == ["results.json"]
 
 
-def test_a_full_disk_keeps_the_old_content_and_names_the_file(tiny_disk: Path):
-    path = tiny_disk / "results.json"
-    files.write_text(path, "{}\n")
-    with pytest.raises(InfraError, match=r"cannot write .*results\.json: No space left"):
-        files.write_bytes(path, b"x" * 100_000)
-    assert path.read_text() == "{}\n"
-    assert os.listdir(tiny_disk) == ["results.json"]
+def test_a_full_disk_keeps_the_old_content_and_names_the_file(tmp_path: Path):
+    with small_disk(tmp_path / "tiny", 16) as disk:
+        path = disk / "results.json"
+        files.write_text(path, "{}\n")
+        with pytest.raises(InfraError, match=r"cannot write .*results\.json: No space left"):
+            files.write_bytes(path, b"x" * 100_000)
+        assert path.read_text() == "{}\n"
+        assert os.listdir(disk) == ["results.json"]

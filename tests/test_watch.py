@@ -153,3 +153,15 @@ def test_a_kernel_that_printed_is_to_blame_when_a_clean_kernel_boots(
 ):
     verdict = judge_boot(error, lambda: clean_boots)
     assert (verdict.kernel_failed, verdict.reason) == (kernel_failed, reason)
+
+
+def test_a_console_session_that_ended_in_a_panic_fails(capsys):
+    from lab.exitcodes import ExitStatus
+    from lab.vm.interactive import session_status
+
+    panicked = (CONSOLE / "x86_64-lkdtm.console.log").read_text()
+    assert session_status(panicked, left=False) == ExitStatus.FAILED
+    assert "kernel: kernel panic: dumptest" in capsys.readouterr().err
+    clean = panicked[: panicked.index("lkdtm: Performing direct entry")]
+    assert session_status(clean, left=True) == ExitStatus.OK
+    assert session_status(clean, left=False) == ExitStatus.INFRA

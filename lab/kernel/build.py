@@ -129,18 +129,100 @@ def builds_root() -> Path:
     return paths.cache_dir("builds")
 
 
+class DamagedBuild(InfraError):
+    """A build cache entry that is not what its build left."""
+
+    def __init__(self, directory: Path, damage: str):
+        super().__init__(
+            f"build cache entry {directory} is damaged: {damage}; remove the "
+            "directory to build it again"
+        )
+        self.damage = damage
+
+
+# The artifacts whose sha256 metadata.json records, checked whenever a build is loaded.
+CHECKED_FILES = ("config", "System.map", "vmlinux")
+
+
 def load_build(ref: str) -> KernelBuild:
-    """A finished build by id (or unique id prefix) or by its artifact directory."""
-    candidate = Path(ref).expanduser()
-    if (candidate / "metadata.json").exists():
-        directory = candidate
+    """A finished build by id (or unique id prefix) or by its artifact directory; a cache
+    entry that is damaged (metadata.json unreadable, an artifact missing or not the bytes
+    it recorded) is an InfraError saying so."""
+    if "/" in ref or ref.startswith((".", "~")):  # a directory
+        directory = Path(ref).expanduser()
+        if not (directory / "metadata.json").exists():
+            what = "is not a directory" if not directory.is_dir() else "holds no metadata.json"
+            raise UsageError(
+                f"kernel {ref}: {directory} {what} (give a build id or a lab "
+                "build's artifact directory)"
+            )
     else:
         matches = [d for d in builds_root().glob(f"{ref}*") if (d / "metadata.json").exists()]
         if len(matches) != 1:
             what = "no build" if not matches else f"{len(matches)} builds"
             raise UsageError(f"{what} matching {ref!r} in {builds_root()}")
         directory = matches[0]
-    return KernelBuild(directory, json.loads((directory / "metadata.json").read_text()))
+    build = KernelBuild(directory, read_metadata(directory))
+    check_artifacts(build)
+    return build
+
+
+def read_metadata(directory: Path) -> dict:
+    """metadata.json of a build directory, or DamagedBuild naming the damage."""
+    try:
+        metadata = json.loads((directory / "metadata.json").read_text())
+        if not isinstance(metadata, dict) or not {"id", "arch", "boot_image"} <= set(metadata):
+            raise ValueError("its id, arch or boot image is missing")
+    except (OSError, ValueError) as e:
+        raise DamagedBuild(directory, f"metadata.json: {e}") from e
+    return metadata
+
+
+def file_digests(directory: Path, names: tuple[str, ...]) -> dict[str, str]:
+    """sha256 of each named file of a directory."""
+    digests = {}
+    for name in names:
+        digest = hashlib.sha256()
+        with open(directory / name, "rb") as f:
+            for chunk in iter(lambda f=f: f.read(1 << 20), b""):
+                digest.update(chunk)
+        digests[name] = digest.hexdigest()
+    return digests
+
+
+def check_artifacts(build: KernelBuild) -> None:
+    """The artifacts are there and are the bytes metadata.json recorded (builds made before
+    it recorded them are only checked to be there)."""
+    recorded: dict[str, str] = build.metadata.get("files", {})
+    names = tuple(dict.fromkeys((build.metadata["boot_image"], *CHECKED_FILES)))
+    missing = [name for name in names if not (build.dir / name).is_file()]
+    try:
+        actual = file_digests(build.dir, tuple(recorded)) if recorded and not missing else {}
+    except OSError as e:
+        missing.append(f"{e.filename} ({e.strerror})")
+        actual = {}
+    changed = [name for name, digest in recorded.items() if actual.get(name, digest) != digest]
+    if missing or changed:
+        what = "; ".join(
+            [
+                *(f"{n} is missing" for n in missing),
+                *(f"{n} is not the file it built" for n in changed),
+            ]
+        )
+        raise DamagedBuild(build.dir, what)
+
+
+def cached_build(artifact: Path) -> KernelBuild | None:
+    """The build in the cache entry, if there is one; a damaged entry is removed (and said
+    so), to be built again."""
+    if not artifact.exists():
+        return None
+    try:
+        return load_build(str(artifact))
+    except DamagedBuild as e:
+        note(f"build cache entry {artifact} is damaged ({e.damage}): building it again")
+        shutil.rmtree(artifact)
+        return None
 
 
 def ensure_build(build_id: str, store: ArtifactStore | None) -> KernelBuild:
@@ -251,11 +333,12 @@ def build_kernel(request: BuildRequest, store: ArtifactStore | None = None) -> K
             ).encode()
         ).hexdigest()
         artifact = builds_root() / key[:16]
-        if (artifact / "metadata.json").exists():
+        cached = cached_build(artifact)
+        if cached is not None:
             note(f"{arch.name} kernel {key[:16]} is cached: {artifact}")
             if store is not None:
                 store.put_build(artifact)  # a no-op when the store has it
-            return load_build(str(artifact))
+            return cached
         if store is not None and store.fetch_build(key[:16], artifact):
             note(f"{arch.name} kernel {key[:16]} came from the artifact store: {artifact}")
             return load_build(str(artifact))
@@ -489,6 +572,7 @@ def collect_artifacts(
         "big_endian": identity.big_endian,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    metadata["files"] = file_digests(tmp, tuple(dict.fromkeys((boot_name, *CHECKED_FILES))))
     (tmp / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
     shutil.rmtree(artifact, ignore_errors=True)
     tmp.rename(artifact)

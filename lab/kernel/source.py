@@ -45,6 +45,30 @@ def named_sources() -> dict[str, dict]:
         return tomllib.load(f)
 
 
+def check_source(spec: str) -> None:
+    """Refuse a source spec that cannot resolve, before any work: an unknown name, a named
+    source whose tarball is not installed, a git tree or directory that is not there."""
+    if spec.startswith("git:"):
+        path = Path(spec[4:].partition("@")[0]).expanduser()
+        if not (path / ".git").exists() and not (path / "HEAD").exists():
+            raise UsageError(f"{spec}: {path} is not a git repository")
+    elif spec.startswith("dir:"):
+        if not Path(spec[4:]).expanduser().is_dir():
+            raise UsageError(f"{spec}: {spec[4:]} is not a directory")
+    else:
+        sources = named_sources()
+        if spec not in sources:
+            raise UsageError(
+                f"unknown kernel source {spec!r}; named sources: "
+                f"{', '.join(sources)}; or use git:PATH[@REV] or dir:PATH"
+            )
+        tarball = Path(sources[spec]["tarball"])
+        if not tarball.exists():
+            package = sources[spec].get("package")
+            hint = f" (install the Debian package {package})" if package else ""
+            raise UsageError(f"kernel source {spec}: {tarball} not found{hint}")
+
+
 def resolve_source(spec: str) -> Source:
     """Turn a source spec into a Source, preparing its repository in the cache if needed."""
     if spec.startswith("git:"):

@@ -4,6 +4,7 @@ report-junit.xml."""
 from dataclasses import dataclass
 from pathlib import Path
 
+from lab import files
 from lab.report.html import render_html
 from lab.report.junit import write_run_junit
 from lab.report.markdown import summary_markdown
@@ -23,8 +24,8 @@ class ReportFiles:
 
 def write_report(report: RunReport, run_dir: Path) -> ReportFiles:
     """Write (or rewrite) the report's files in `run_dir`."""
-    files = ReportFiles(run_dir / HTML, run_dir / MARKDOWN, run_dir / JUNIT)
-    files.html.write_text(render_html(report), encoding="utf-8")
-    files.markdown.write_text(summary_markdown(report), encoding="utf-8")
-    write_run_junit(report.record, files.junit)
-    return files
+    written = ReportFiles(run_dir / HTML, run_dir / MARKDOWN, run_dir / JUNIT)
+    files.write_text(written.html, render_html(report))
+    files.write_text(written.markdown, summary_markdown(report))
+    write_run_junit(report.record, written.junit)
+    return written

@@ -13,10 +13,14 @@ from typing import Any
 from lab.arch import ARCHES, ArchProfile
 from lab.errors import UsageError
 from lab.kernel.build import BuildRequest
-from lab.kernel.config import FLAVOURS
+from lab.kernel.config import FLAVOURS, fragments_for
+from lab.kernel.series import load_series
+from lab.kernel.source import check_source
 from lab.run.machine import GuestOptions
 from lab.suites.knobs import Knobs, new_knobs, parse_duration, parse_module_param
+from lab.suites.profiles import get_profile
 
+MIN_MEMORY_MB = 128  # a lab kernel and its agent boot in less; the suites need it
 Values = Callable[[str], Any]  # an option's value by its dest: argparse's or pytest's
 
 
@@ -146,7 +150,14 @@ def declare(target: Any, options: Iterable[Option]) -> None:
 
 
 def build_request(values: Values, arch: ArchProfile) -> BuildRequest:
-    """The build the kernel options ask for on `arch`."""
+    """The build the kernel options ask for on `arch`, its inputs checked before any work:
+    the source, the series and the fragments are there, and make gets at least one job."""
+    if values("jobs") < 1:
+        raise UsageError(f"--jobs {values('jobs')}: at least 1")
+    check_source(values("source"))
+    if values("series"):
+        load_series(values("series"))
+    fragments_for(arch, tuple(map(Path, values("fragments"))))
     return BuildRequest(
         arch=arch,
         source=values("source"),
@@ -158,10 +169,21 @@ def build_request(values: Values, arch: ArchProfile) -> BuildRequest:
     )
 
 
-def guest_options(values: Values, ssh: bool = False) -> GuestOptions:
-    """The guest the guest options ask for."""
-    if values("memory") < 64:
-        raise UsageError(f"--memory {values('memory')}: a guest needs at least 64 MiB")
+def guest_options(
+    values: Values, arches: Iterable[ArchProfile] = (), ssh: bool = False
+) -> GuestOptions:
+    """The guest the guest options ask for, checked for each of the arches: a known
+    pressure profile, RAM a guest can boot with and the machine accepts."""
+    memory = values("memory")
+    if memory < MIN_MEMORY_MB:
+        raise UsageError(f"--memory {memory}: a guest needs at least {MIN_MEMORY_MB} MiB")
+    for arch in arches:
+        if memory % arch.memory_align_mb:
+            raise UsageError(
+                f"--memory {memory}: {arch.name} guest RAM must be a multiple "
+                f"of {arch.memory_align_mb} MiB ({arch.qemu_machine})"
+            )
+    get_profile(values("pressure"))
     return GuestOptions(
         accel=values("accel"),
         mmu=values("mmu"),

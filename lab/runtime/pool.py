@@ -31,6 +31,16 @@ class CeleryRuntime:
         self.app, self.store, self.timeout_s = app, store, timeout_s
         self.lock = threading.Lock()
 
+    def check_broker(self, timeout_s: float = 10.0) -> None:
+        """An InfraError, before any work, when the broker does not answer."""
+        try:
+            with self.app.connection_for_write() as connection:
+                connection.ensure_connection(max_retries=1, timeout=timeout_s)
+        except Exception as e:  # kombu's OperationalError, socket errors, a bad URL
+            raise InfraError(
+                f"the broker {self.app.connection_for_write().as_uri()} does not answer: {e}"
+            ) from e
+
     def send(self, job: Job, files: bool) -> AsyncResult:
         """Put the job in its queue."""
         with self.lock:

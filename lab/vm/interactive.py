@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from lab.errors import UsageError
+from lab.exitcodes import ExitStatus
+from lab.results.oracle import find_problems, load_allowlist, parse_console
 from lab.scratch import scratch_dir
 from lab.vm.guest import Guest
 from lab.vm.qemu import MachineSpec, QemuProcess, Sockets
@@ -28,8 +30,24 @@ def interactive_console(spec: MachineSpec, log_dir: Path) -> int:
     )
     with _booted(spec, log_dir, console_log) as qemu:
         qemu.child.interact(escape_character=ESCAPE)
+        left = qemu.alive()  # the user left; else the guest ended by itself
+    return session_status(console_log.read_text(errors="replace"), left)
+
+
+def session_status(console: str, left: bool) -> ExitStatus:
+    """How a console session ended: the kernel's reports on its console fail it (a panic
+    powers the guest off), a guest that went away without one is the machinery's doing."""
+    problems = find_problems(parse_console(console), load_allowlist())
+    for problem in problems:
+        print(f"\nkernel: {problem.title}", file=sys.stderr)
+    if problems:
+        print("guest powered off; its kernel reported the problems above", file=sys.stderr)
+        return ExitStatus.FAILED
+    if not left:
+        print("\nthe guest went away by itself (QEMU exited)", file=sys.stderr)
+        return ExitStatus.INFRA
     print("\nguest powered off", file=sys.stderr)
-    return 0
+    return ExitStatus.OK
 
 
 @contextmanager
