@@ -14,6 +14,7 @@ from lab.paths import KERNELS_DIR, history_path
 from lab.progress import note
 from lab.report.trends import LAST_RUNS
 from lab.run import options
+from lab.version import lab_identity
 
 
 def _add_kernel_options(p: argparse.ArgumentParser) -> None:
@@ -460,8 +461,20 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return report(probe_kvm=args.probe_kvm)
 
 
+class VersionAction(argparse.Action):
+    """--version: which faultlab this is (asked of git only when wanted)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, help="show the lab's version and commit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(lab_identity())
+        parser.exit()
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lab", description="faultlab: kernel fault-path test lab")
+    p.add_argument("--version", action=VersionAction)
     sub = p.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("build", help="build a (patched) kernel")

@@ -8,7 +8,7 @@ import pytest
 
 from lab import paths
 from lab.errors import UsageError
-from lab.history.store import SCHEMA_VERSION, HistoryStore
+from lab.history.store import SCHEMA_V1, SCHEMA_VERSION, HistoryStore
 
 CELL = "debian-6.1/x86_64/none"
 HASH = "debian-6.1/ppc64-hash/heavy"
@@ -143,7 +143,7 @@ def test_the_schema_is_versioned_and_indexed(tmp_path):
     path = tmp_path / "h.sqlite"
     HistoryStore(path).close()
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 1
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
     indexes = {
         row[0]
         for row in db.execute(
@@ -159,10 +159,10 @@ def test_the_schema_is_versioned_and_indexed(tmp_path):
         )
     )
     assert "results_by_case" in plan
-    db.execute("PRAGMA user_version = 2")
+    db.execute("PRAGMA user_version = 3")
     db.commit()
     db.close()
-    with pytest.raises(UsageError, match="history schema version 2 is newer than this lab's"):
+    with pytest.raises(UsageError, match="history schema version 3 is newer than this lab's"):
         HistoryStore(path)
 
 
@@ -178,3 +178,27 @@ def test_the_default_history_path(monkeypatch, tmp_path):
     assert paths.history_path() == tmp_path / "mine.sqlite"
     monkeypatch.delenv("FAULTLAB_HISTORY")
     assert paths.history_path() == (platformdirs.user_data_path("faultlab") / "history.sqlite")
+
+
+def test_a_version_1_history_gains_the_lab_and_the_tools(tmp_path, history_run):
+    path = tmp_path / "v1.sqlite"
+    old = sqlite3.connect(path, isolation_level=None)
+    for statement in SCHEMA_V1:
+        old.execute(statement)
+    old.execute("PRAGMA user_version = 1")
+    old.execute("INSERT INTO runs VALUES ('20261101-010000', 's', 'f', 'run', '', 'h', '/r', 1)")
+    old.close()
+    with HistoryStore(path) as db:
+        assert db.run("20261101-010000").run.lab == ""
+        run = history_run(
+            "20261102-010000", {"debian-6.1/x86_64/none": [("smoke", "smoke/a", "p")]}
+        )
+        run = replace(
+            run,
+            run=replace(run.run, lab="faultlab 0.1.0 (3f2a9c1b0d4e)"),
+            cells=tuple(replace(c, tools="QEMU emulator version 7.2.15") for c in run.cells),
+        )
+        db.write_run(run)
+        back = db.run("20261102-010000")
+    assert back.run.lab == "faultlab 0.1.0 (3f2a9c1b0d4e)"
+    assert back.cells[0].tools == "QEMU emulator version 7.2.15"

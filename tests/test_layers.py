@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "lab.progress",
         "lab.scratch",
         "lab.terminal",
+        "lab.version",
     ),
     ("lab.arch",),
     ("lab.results",),

@@ -1,6 +1,7 @@
 """One option vocabulary for the `lab` commands and the pytest plugin."""
 
 import argparse
+from pathlib import Path
 
 import pytest
 
@@ -33,6 +34,9 @@ def test_the_pytest_plugin_declares_the_same_options(pytestconfig):
         pytestconfig.getoption(dest)  # raises ValueError for an undeclared option
 
 
+FRAGMENT = str(Path(__file__).parent.parent / "kernels" / "configs" / "coverage.config")
+
+
 def test_values_become_requests():
     args = parser().parse_args(
         [
@@ -40,7 +44,7 @@ def test_values_become_requests():
             "--arch",
             "ppc64",
             "--config",
-            "a.config",
+            FRAGMENT,
             "--seed",
             "7",
             "--duration",
@@ -53,7 +57,7 @@ def test_values_become_requests():
     )
     values = lambda dest: getattr(args, dest)  # noqa: E731
     request = options.build_request(values, get_arch("ppc64"))
-    assert (request.arch.name, request.fragments) == ("ppc64", (options.Path("a.config"),))
+    assert (request.arch.name, request.fragments) == ("ppc64", (Path(FRAGMENT),))
     guest = options.guest_options(values)
     assert (guest.mmu, guest.memory_mb, guest.pressure) == ("hash", 512, "none")
     knobs = options.knobs(values)

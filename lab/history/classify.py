@@ -58,6 +58,7 @@ class Outcome:
     run_id: str
     states: tuple[State, ...]
     kernel: KernelIdentity
+    tools: str = ""  # the QEMU and compiler of the run
 
     def __post_init__(self) -> None:
         if not self.states:
@@ -97,10 +98,22 @@ class Verdict:
                 seen.append(outcome.kernel)
         return tuple(seen[1:])
 
+    @property
+    def changed_tools(self) -> tuple[str, str] | None:
+        """The tools of the last good run and of the newest, when they differ (a new QEMU or
+        compiler can make a case fail as surely as a kernel)."""
+        if self.last_good is None or not (self.last_good.tools and self.newest.tools):
+            return None
+        if self.last_good.tools == self.newest.tools:
+            return None
+        return self.last_good.tools, self.newest.tools
+
 
 def outcome_of(run: CaseRun) -> Outcome:
     """The classification input for a case run read from the history."""
-    return Outcome(run.run.run_id, tuple(a.state for a in run.attempts), run.cell.identity)
+    return Outcome(
+        run.run.run_id, tuple(a.state for a in run.attempts), run.cell.identity, run.cell.tools
+    )
 
 
 def changes(states: Sequence[State]) -> int:

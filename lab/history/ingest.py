@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from lab.arch.variants import variant_for
-from lab.errors import UsageError
+from lab.errors import InfraError, UsageError
 from lab.history.model import (
     BuildState,
     CellInfo,
@@ -84,6 +84,7 @@ def read_run(run_dir: Path, summary: dict, records: list[dict]) -> RunRecord:
         results_dir=str(run_dir),
         complete=bool(summary["complete"]),
         host=summary.get("host", ""),
+        lab=summary.get("lab", ""),
     )
     arches = {entry["arch"]: entry for entry in summary["arches"]}
     strays = sorted({r["arch"] for r in records} - set(arches))
@@ -129,8 +130,8 @@ def kernel_of(entry: dict) -> KernelIdentity:
             release,
         )
     try:
-        build = load_build(build_id) if build_id else None
-    except UsageError:
+        build = load_build(build_id, check=False) if build_id else None
+    except (UsageError, InfraError):
         build = None
     if build is None or not build.source:
         return KernelIdentity(UNKNOWN_SOURCE, build_id=build_id, release=release)
@@ -187,6 +188,7 @@ def read_cell(
         build_log=entry.get("build_log", ""),
         console_log=consoles[0] if consoles else "",
         kernel_log=kernel_log,
+        tools=entry.get("tools", ""),
     )
 
 

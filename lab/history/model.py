@@ -67,6 +67,7 @@ class RunInfo:
     complete: bool
     matrix: str = ""
     host: str = ""
+    lab: str = ""  # the faultlab that ran it: version and commit
 
     def __post_init__(self) -> None:
         if self.kind not in RUN_KINDS:
@@ -91,6 +92,7 @@ class CellInfo:
     build_log: str = ""
     console_log: str = ""  # the first boot's
     kernel_log: str = ""
+    tools: str = ""  # the versions of the QEMU and compiler it ran with
 
     def __post_init__(self) -> None:
         if self.build_state not in BUILD_STATES:

@@ -64,11 +64,26 @@ SCHEMA_V1 = (
     "CREATE INDEX cells_by_variant ON cells (arch, mmu)",
     "CREATE INDEX runs_by_start ON runs (started)",
 )
+# Version 2: which lab ran each run, and the tools (QEMU, compiler) of each cell.
+SCHEMA_V2 = (
+    "ALTER TABLE runs ADD COLUMN lab TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE cells ADD COLUMN tools TEXT NOT NULL DEFAULT ''",
+)
 # MIGRATIONS[n] takes a database from user_version n to n + 1.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (SCHEMA_V1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (SCHEMA_V1, SCHEMA_V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
-RUN_FIELDS = ("run_id", "started", "finished", "kind", "matrix", "host", "results_dir", "complete")
+RUN_FIELDS = (
+    "run_id",
+    "started",
+    "finished",
+    "kind",
+    "matrix",
+    "host",
+    "results_dir",
+    "complete",
+    "lab",
+)
 CELL_FIELDS = (
     "run_id",
     "cell",
@@ -88,6 +103,7 @@ CELL_FIELDS = (
     "build_log",
     "console_log",
     "kernel_log",
+    "tools",
 )
 RESULT_FIELDS = (
     "run_id",
@@ -196,6 +212,7 @@ class HistoryStore:
                     "host": run.host,
                     "results_dir": run.results_dir,
                     "complete": int(run.complete),
+                    "lab": run.lab,
                 },
             )
             db.executemany(
@@ -220,6 +237,7 @@ class HistoryStore:
                         "build_log": c.build_log,
                         "console_log": c.console_log,
                         "kernel_log": c.kernel_log,
+                        "tools": c.tools,
                     }
                     for c in record.cells
                 ],
@@ -371,6 +389,7 @@ def _run(row: sqlite3.Row) -> RunInfo:
         bool(row["complete"]),
         matrix=row["matrix"],
         host=row["host"],
+        lab=row["lab"],
     )
 
 
@@ -397,6 +416,7 @@ def _cell(row: sqlite3.Row) -> CellInfo:
         build_log=row["build_log"],
         console_log=row["console_log"],
         kernel_log=row["kernel_log"],
+        tools=row["tools"],
     )
 
 

@@ -31,6 +31,7 @@ from lab.kernel.series import Series, apply_series, load_series
 from lab.kernel.source import Source, resolve_source, source_slug
 from lab.kernel.toolchain import require, toolchain
 from lab.progress import note, step
+from lab.version import lab_identity
 
 RECIPE_VERSION = 3  # bump when the way artifacts are made changes
 BUILD_TOOLS = ("make", "flex", "bison", "bc", "ccache", "git", "patch")  # and arch.compiler
@@ -144,10 +145,10 @@ class DamagedBuild(InfraError):
 CHECKED_FILES = ("config", "System.map", "vmlinux")
 
 
-def load_build(ref: str) -> KernelBuild:
+def load_build(ref: str, check: bool = True) -> KernelBuild:
     """A finished build by id (or unique id prefix) or by its artifact directory; a cache
-    entry that is damaged (metadata.json unreadable, an artifact missing or not the bytes
-    it recorded) is an InfraError saying so."""
+    entry that is damaged (metadata.json unreadable, with `check` an artifact missing or
+    not the bytes it recorded) is DamagedBuild, an InfraError."""
     if "/" in ref or ref.startswith((".", "~")):  # a directory
         directory = Path(ref).expanduser()
         if not (directory / "metadata.json").exists():
@@ -163,7 +164,8 @@ def load_build(ref: str) -> KernelBuild:
             raise UsageError(f"{what} matching {ref!r} in {builds_root()}")
         directory = matches[0]
     build = KernelBuild(directory, read_metadata(directory))
-    check_artifacts(build)
+    if check:
+        check_artifacts(build)
     return build
 
 
@@ -171,8 +173,8 @@ def read_metadata(directory: Path) -> dict:
     """metadata.json of a build directory, or DamagedBuild naming the damage."""
     try:
         metadata = json.loads((directory / "metadata.json").read_text())
-        if not isinstance(metadata, dict) or not {"id", "arch", "boot_image"} <= set(metadata):
-            raise ValueError("its id, arch or boot image is missing")
+        if not isinstance(metadata, dict) or not {"id", "arch"} <= set(metadata):
+            raise ValueError("its id or arch is missing")
     except (OSError, ValueError) as e:
         raise DamagedBuild(directory, f"metadata.json: {e}") from e
     return metadata
@@ -194,7 +196,7 @@ def check_artifacts(build: KernelBuild) -> None:
     """The artifacts are there and are the bytes metadata.json recorded (builds made before
     it recorded them are only checked to be there)."""
     recorded: dict[str, str] = build.metadata.get("files", {})
-    names = tuple(dict.fromkeys((build.metadata["boot_image"], *CHECKED_FILES)))
+    names = tuple(dict.fromkeys((build.metadata.get("boot_image", "bzImage"), *CHECKED_FILES)))
     missing = [name for name in names if not (build.dir / name).is_file()]
     try:
         actual = file_digests(build.dir, tuple(recorded)) if recorded and not missing else {}
@@ -366,6 +368,7 @@ def build_kernel(request: BuildRequest, store: ArtifactStore | None = None) -> K
             "config_sha256": config_sha256,
             "toolchain": tools.as_dict(),
             "reproducer": request.reproducer(),
+            "lab": lab_identity(),
             "make": make_command(tree, arch, list(arch.build_targets), request.jobs),
             "build_tree": str(tree.root),
             "objtree": str(tree.out),

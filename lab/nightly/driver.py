@@ -25,6 +25,7 @@ from lab.progress import note
 from lab.run.jobs import Runtime
 from lab.run.lab_run import ArchRun, RunRequest, infra_records, new_run_dir, write_reports
 from lab.suites.knobs import new_knobs
+from lab.version import lab_identity
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,7 @@ def run_night(matrix: Matrix, options: NightlyOptions, runtime: Runtime) -> tupl
         complete=True,
         matrix=matrix.name,
         host=socket.gethostname(),
+        lab=lab_identity(),
     )
     cells, rows = [], []
     for cell_run in cell_runs:

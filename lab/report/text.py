@@ -30,8 +30,9 @@ def last_good(verdict: CaseVerdict) -> str:
 
 
 def kernels_since(verdict: CaseVerdict) -> str:
-    """The kernels run since the last good run, or that the kernel has not changed."""
+    """The kernels run since the last good run, or that the kernel has not changed; and the
+    tools, when they changed too."""
     suspects = verdict.verdict.suspect_kernels
-    if not suspects:
-        return "unchanged since the last good run"
-    return ", ".join(k.label() for k in suspects)
+    kernels = ", ".join(k.label() for k in suspects) or "unchanged since the last good run"
+    tools = verdict.verdict.changed_tools
+    return kernels + (f"; the tools changed too: {tools[0]} -> {tools[1]}" if tools else "")

@@ -42,30 +42,47 @@ def _counts(element: ET.Element, records: list[CaseRecord]) -> None:
     element.set("time", f"{sum(record.duration_s for record in records):.3f}")
 
 
-def _junit_tree(records: Iterable[CaseRecord], status: RunStatus) -> ET.ElementTree:
-    """The <testsuites> document for the records, suites in first-seen order; an incomplete
-    run says so in properties of every suite."""
+def _junit_tree(
+    records: Iterable[CaseRecord], status: RunStatus, properties: dict[str, str]
+) -> ET.ElementTree:
+    """The <testsuites> document for the records, suites in first-seen order; each suite's
+    properties say what ran it (the lab, the kernel, the tools: 'ARCH.name' properties go
+    to that arch's suites only) and whether the run is incomplete."""
     records = list(records)
     groups: dict[tuple[str, str], list[CaseRecord]] = {}
     for record in records:
         groups.setdefault((record.arch, record.suite), []).append(record)
+    arches = {arch for arch, _ in groups}
     root = ET.Element("testsuites", name="faultlab")
     _counts(root, records)
     for (arch, suite), members in groups.items():
         element = ET.SubElement(root, "testsuite", name=f"{arch}.{suite}")
         _counts(element, members)
+        own = {
+            name.removeprefix(f"{arch}."): value
+            for name, value in properties.items()
+            if name.partition(".")[0] not in arches or name.startswith(f"{arch}.")
+        }
         if not status.complete:
-            properties = ET.SubElement(element, "properties")
-            ET.SubElement(properties, "property", name="complete", value="false")
-            ET.SubElement(properties, "property", name="interrupted", value=status.interrupted)
+            own |= {"complete": "false", "interrupted": status.interrupted}
+        if own:
+            listed = ET.SubElement(element, "properties")
+            for name, value in own.items():
+                ET.SubElement(listed, "property", name=name, value=_text(value))
         element.extend(_testcase(record) for record in members)
     tree = ET.ElementTree(root)
     ET.indent(tree)
     return tree
 
 
-def write_junit(records: Iterable[CaseRecord], path: Path, status: RunStatus = COMPLETE) -> None:
+def write_junit(
+    records: Iterable[CaseRecord],
+    path: Path,
+    status: RunStatus = COMPLETE,
+    properties: dict[str, str] | None = None,
+) -> None:
     """Replace `path` whole with the records as a JUnit XML file."""
     buffer = io.BytesIO()
-    _junit_tree(records, status).write(buffer, encoding="utf-8", xml_declaration=True)
+    tree = _junit_tree(records, status, properties or {})
+    tree.write(buffer, encoding="utf-8", xml_declaration=True)
     files.write_bytes(path, buffer.getvalue())

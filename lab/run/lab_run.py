@@ -29,8 +29,10 @@ from lab.run.program import (
     run_program,
     skipped_records,
 )
+from lab.run.provenance import arch_tools
 from lab.suites.catalogue import Program, Suite
 from lab.suites.knobs import Knobs, new_knobs
+from lab.version import lab_identity
 from lab.vm.guest import Guest
 
 
@@ -66,6 +68,7 @@ class ArchRun:
     records: list[CaseRecord] = field(default_factory=list)
     infra: str = ""
     target: str = ""  # a remote target's URL and identity; '' for a lab guest
+    tools: str = ""  # the versions of the QEMU and compiler it used
 
 
 def new_run_dir(root: Path) -> Path:
@@ -124,6 +127,7 @@ def run_arch(
         outcome.source, outcome.series = build.source, build.series
         outcome.patches_hash, outcome.config_hash = build.patches_hash, build.config_hash
         outcome.build_log = str(build.dir / "build.log")
+        outcome.tools = arch_tools(arch)
         suites, outcome.records = buildable_suites(arch, request.suites, build)
         machine = lab_machine(build, suites, request.guest)
     except InfraError as e:
@@ -240,10 +244,17 @@ def write_reports(
     `interrupted` names the signal that ended an incomplete run."""
     records = [r for run in runs for r in run.records]
     status = RunStatus(complete, interrupted)
-    write_junit(records, run_dir / "junit.xml", status)
+    properties = {"faultlab": lab_identity(), "seed": str(request.knobs.seed)}
+    for run in runs:
+        properties |= {
+            f"{run.arch}.kernel": f"{run.build_id} {run.release}".strip(),
+            f"{run.arch}.tools": run.tools,
+        }
+    write_junit(records, run_dir / "junit.xml", status, properties)
     write_results_json(records, run_dir / "results.json", status)
     summary = {
         "run_dir": str(run_dir),
+        "lab": lab_identity(),
         "started": started,
         "host": socket.gethostname(),
         "complete": complete,
