@@ -1,9 +1,12 @@
 """A run's cases classified against their cells' earlier runs, regressions first, and the
 exit status of `lab report`."""
 
+from dataclasses import replace
+
 from lab.exitcodes import ExitStatus
 from lab.history.model import KernelIdentity
 from lab.history.store import HistoryStore
+from lab.report import text
 from lab.report.status import report_exit_status
 from lab.report.verdicts import classify_run, earlier_runs, of_kind
 
@@ -106,6 +109,23 @@ def test_the_bisect_range_names_the_kernels_since_the_last_good_run(history_run)
     assert verdict.kind == "regression"
     assert verdict.verdict.last_good.kernel == good
     assert verdict.verdict.suspect_kernels == (bad,)
+
+
+def with_tools(run, tools: str):
+    return replace(run, cells=tuple(replace(c, tools=tools) for c in run.cells))
+
+
+def test_a_regression_says_when_the_tools_changed_since_its_last_good_run(history_run):
+    first = history_run("20261101-010000", {X86: [("fault", "fault/eof", "p")]})
+    second = history_run("20261102-010000", {X86: [("fault", "fault/eof", "f")]})
+    old, new = "QEMU emulator version 7.2.1", "QEMU emulator version 8.0.0"
+    (same,) = classify_run(with_tools(second, old), {X86: [with_tools(first, old)]})
+    assert same.verdict.changed_tools is None
+    assert "the tools changed" not in text.kernels_since(same)
+    (changed,) = classify_run(with_tools(second, new), {X86: [with_tools(first, old)]})
+    assert changed.kind == "regression"
+    assert changed.verdict.changed_tools == (old, new)
+    assert text.kernels_since(changed).endswith(f"the tools changed too: {old} -> {new}")
 
 
 def test_the_history_is_read_up_to_the_reported_run(tmp_path, history_run):

@@ -81,9 +81,10 @@ def classify_run(
         history = [*earlier.get(cell.key, ()), record]
         outcomes: dict[tuple[str, str], list[Outcome]] = {}
         for run in history:
-            identity = next(c.identity for c in run.cells if c.key == cell.key)
+            info = next(c for c in run.cells if c.key == cell.key)
             for key, rows in case_attempts(run, cell.key).items():
-                outcome = Outcome(run.run.run_id, tuple(r.state for r in rows), identity)
+                states = tuple(r.state for r in rows)
+                outcome = Outcome(run.run.run_id, states, info.identity, info.tools)
                 outcomes.setdefault(key, []).append(outcome)
         for key, rows in case_attempts(record, cell.key).items():
             verdicts.append(CaseVerdict(cell, tuple(rows), classify(outcomes[key])))
