@@ -20,7 +20,7 @@ from lab.progress import note
 from lab.remote.identity import TargetIdentity, read_identity, target_arch
 from lab.remote.modules import TargetModules, target_modules
 from lab.results.records import CaseRecord
-from lab.run.lab_run import ArchRun, RunRequest, Saver, ignore, infra_record
+from lab.run.lab_run import ArchRun, RunRequest, Saver, ignore, infra_record, verdict_line
 from lab.run.program import records_for, run_program, skipped_records
 from lab.suites.catalogue import Program, Suite
 from lab.suites.knobs import Knobs
@@ -185,8 +185,10 @@ def run_target(
         (arch_dir / "kernel-before.log").write_text(session.open().kmsg())
         programs, pending = pending, []
         for program in programs:
-            outcome.records += run_one(session, arch, program, request.knobs, arch_dir, kernel_log)
+            records = run_one(session, arch, program, request.knobs, arch_dir, kernel_log)
+            outcome.records += records
             saved(outcome)
+            note(f"{target.url}: {program.suite}/{program.name}: {verdict_line(records)}")
         unload_modules(session, programs)
     except InfraError as e:
         outcome.infra = str(e)

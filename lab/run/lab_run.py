@@ -172,15 +172,34 @@ def run_arch(
                     guest, arch, program, request.knobs, arch_dir, kernel_log, profile
                 )
             except InfraError as e:  # its setup or sysctls: the other programs still run
-                outcome.records.append(infra_record(arch.name, program, f"{e.kind}: {e}"))
-                saved(outcome)
-                continue
-            outcome.records += records_for(result)
+                records = [infra_record(arch.name, program, f"{e.kind}: {e}")]
+                result = None
+            else:
+                records = records_for(result)
+            outcome.records += records
             saved(outcome)
-            if result.crash:
+            note(f"{arch.name}: {program.suite}/{program.name}: {verdict_line(records)}")
+            if result is not None and result.crash:
                 guest.close()
                 guest = None
     return outcome
+
+
+def verdict_line(records: list[CaseRecord]) -> str:
+    """A program's verdict in a line: 'pass (5 cases)', 'FAIL: 1 of 6 cases: mmap_read:
+    data mismatch ...', 'infra: boot: ...'."""
+    failed = [r for r in records if r.state == "fail"]
+    infra = [r for r in records if r.state == "infra"]
+    if failed:
+        first = failed[0]
+        return (
+            f"FAIL: {len(failed)} of {len(records)} cases: "
+            f"{first.case.rpartition('/')[2]}: {first.message}"
+        )[:160]
+    if infra:
+        return f"infra: {infra[0].message}"[:160]
+    skipped = sum(r.state == "skip" for r in records)
+    return f"pass ({len(records) - skipped} cases" + (f", {skipped} skipped)" if skipped else ")")
 
 
 def buildable_suites(
