@@ -1,3 +1,2 @@
-"""The lab's pytest plugin (lab/run/pytest_plugin.py) for the suites and the lab's tests."""
-
-pytest_plugins = ("lab.run.pytest_plugin",)
+"""The lab's pytest plugin comes with the package (entry point pytest11 `faultlab`:
+lab/run/pytest_plugin.py); `make test` installs it into the project's virtual environment."""

@@ -58,6 +58,18 @@ class Chaos:
 
     def __post_init__(self) -> None:
         self.random = random.Random(self.seed)
+        self.deck: list[int] = []
+
+    def next_signal(self) -> int:
+        """The signals in turns of a shuffled deck: each is sent as often as the others."""
+        if not self.deck:
+            self.deck = list(SIGNALS)
+            self.random.shuffle(self.deck)
+        return self.deck.pop()
+
+    @property
+    def interrupted(self) -> list[Interruption]:
+        return [d for d in self.done if not d.finished_on_its_own]
 
     def lab(self, *args: str, timeout_s: float = 1800) -> subprocess.CompletedProcess:
         """A `lab` command run to its end."""
@@ -79,10 +91,10 @@ class Chaos:
         }
 
     def interrupt(self, name: str, args: list[str], within_s: float) -> Interruption:
-        """Start `lab ARGS`, and at a random moment within `within_s` send it a random
+        """Start `lab ARGS`, and at a random moment within `within_s` send it the next
         signal (SIGINT to its process group, as a terminal's Ctrl-C does; SIGTERM and
         SIGKILL to the process), then wait for it to end."""
-        signum = self.random.choice(SIGNALS)
+        signum = self.next_signal()
         after = self.random.uniform(0.3, within_s)
         done = Interruption(name, args, signum, after)
         with tempfile.TemporaryFile("w+") as err:

@@ -3,8 +3,8 @@ a series and as a git history on Linux 6.1. Patch 11 breaks remap_file_pages (th
 suite's remap case fails); patch 8 does not build and must be skipped.
 
 The series form runs on every --arch. To keep a run of the lab's tests short, the git form
-runs on the first --arch and the intermittent series (patch 11's bug on three boots out of
-four) on the last: `--arch x86_64` and `--arch ppc64` run all three on each.
+runs on the first --lab-arch and the intermittent series (patch 11's bug on three boots out of
+four) on the last: `--lab-arch x86_64` and `--lab-arch ppc64` run all three on each.
 """
 
 import re
@@ -31,11 +31,11 @@ pytestmark = pytest.mark.integration
 
 
 def only_on(arch, which: str, pytestconfig) -> None:
-    """Skip unless `arch` is the first or last of --arch."""
-    arches = [a.name for a in parse_arches(pytestconfig.getoption("--arch"))]
+    """Skip unless `arch` is the first or last of --lab-arch."""
+    arches = [a.name for a in parse_arches(pytestconfig.getoption("arch"))]
     chosen = arches[0] if which == "first" else arches[-1]
     if arch.name != chosen:
-        pytest.skip(f"runs on the {which} --arch only ({chosen})")
+        pytest.skip(f"runs on the {which} --lab-arch only ({chosen})")
 
 
 def test_a_series_bisect_finds_the_planted_patch(arch):

@@ -139,14 +139,20 @@ GUEST_OPTIONS = (KERNEL, ACCEL, MMU, MEMORY, PRESSURE)
 KNOB_OPTIONS = (SEED, DURATION)
 
 
-def declare(target: Any, options: Iterable[Option]) -> None:
+def declare(target: Any, options: Iterable[Option], prefix: str = "") -> None:
     """Declare the options on an argparse parser or group, or a pytest option group (which
-    reserves short options for pytest itself)."""
+    reserves short options for pytest itself); with a prefix, '--arch' is '--PREFIXarch',
+    and its value keeps its name ('arch'), so the readers below read both alike."""
     argparse_target = hasattr(target, "add_argument")
     add = target.add_argument if argparse_target else target.addoption
     for option in options:
+        long = [f for f in option.flags if f.startswith("--")]
         flags = [f for f in option.flags if argparse_target or f.startswith("--")]
-        add(*flags, **option.arguments())
+        arguments = option.arguments()
+        if prefix:
+            flags = [f"--{prefix}{f[2:]}" for f in long]
+            arguments["dest"] = option.dest or long[-1][2:].replace("-", "_")
+        add(*flags, **arguments)
 
 
 def build_request(values: Values, arch: ArchProfile) -> BuildRequest:

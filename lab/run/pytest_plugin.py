@@ -1,5 +1,8 @@
-"""The pytest plugin: the lab's options (the same vocabulary as `lab run`), a kernel per
-arch, a `guest` per test module, and the kernel log as an oracle after every test.
+"""The pytest plugin (entry point `pytest11: faultlab`): the lab's options, prefixed (the
+vocabulary of `lab run`: --lab-arch, --lab-kernel, --lab-seed, ...), a `kernel` per arch,
+a `guest` per test module, a `results` folder per test module that keeps the guest's logs,
+the kernel and the seed in pytest's own JUnit (record_property), and the kernel log as an
+oracle after every test.
 
 Every test that uses `guest` has its kernel log checked afterwards: a BUG, WARNING, Oops,
 Bad page, soft lockup, hung task or RCU stall fails the test (allow-listed lines aside).
@@ -18,6 +21,7 @@ from lab.scratch import new_scratch_dir, remove_scratch_dir
 from lab.suites.catalogue import Suite, all_suites
 from lab.suites.knobs import Knobs
 
+PREFIX = "lab-"
 KNOBS = pytest.StashKey[Knobs]()
 HISTORY_DIR = pytest.StashKey[Path]()
 
@@ -31,7 +35,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             *options.BUILD_OPTIONS,
             *options.GUEST_OPTIONS,
             *options.KNOB_OPTIONS,
+            options.RESULTS.but(
+                default=None,
+                help="keep the guests' logs here (default: pytest's temporary directories)",
+            ),
         ),
+        prefix=PREFIX,
     )
 
 
@@ -54,7 +63,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> str:
     knobs = config.stash[KNOBS]
     return (
-        f"faultlab: seed {knobs.seed} (--seed {knobs.seed} repeats it), "
+        f"faultlab: seed {knobs.seed} (--{PREFIX}seed {knobs.seed} repeats it), "
         f"suite duration {knobs.duration_s}s"
     )
 
@@ -79,8 +88,8 @@ class KernelCache:
                 build = load_build(given)
                 if build.arch.name != arch.name:
                     raise pytest.UsageError(
-                        f"--kernel {build.id} is a {build.arch.name} "
-                        f"kernel; run with --arch {build.arch.name}"
+                        f"--{PREFIX}kernel {build.id} is a {build.arch.name} "
+                        f"kernel; run with --{PREFIX}arch {build.arch.name}"
                     )
                 self.builds[arch.name] = build
             else:
@@ -116,15 +125,27 @@ def image_suites(module_file: str) -> list[Suite]:
 
 
 @pytest.fixture(scope="module")
+def results(arch: ArchProfile, pytestconfig, tmp_path_factory, request) -> Path:
+    """The folder of this module's guest on this arch: console and kernel logs, program
+    output (under --lab-results when given, so they outlive the session)."""
+    name = f"{arch.name}-{request.module.__name__.split('.')[-1]}"
+    root = pytestconfig.getoption("results")
+    if root is None:
+        return tmp_path_factory.mktemp(name)
+    folder = Path(root) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
 def guest(
-    kernel: KernelBuild, arch: ArchProfile, knobs: Knobs, pytestconfig, tmp_path_factory, request
+    kernel: KernelBuild, arch: ArchProfile, knobs: Knobs, results: Path, pytestconfig, request
 ):
     """A booted guest with the suites' programs, one boot per module (re-booted on crash)."""
-    workdir = tmp_path_factory.mktemp(f"{arch.name}-{request.module.__name__.split('.')[-1]}")
     lab_guest = LabGuest.of(
         kernel,
         image_suites(request.module.__file__),
-        workdir,
+        results,
         knobs,
         options.guest_options(pytestconfig.getoption),
     )
@@ -137,8 +158,15 @@ def guest(
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
-    """After a test that used a guest, the kernel log of that test is the oracle."""
-    guest = getattr(item, "funcargs", {}).get("guest")
+    """After a test that used a guest, the kernel log of that test is the oracle; the kernel
+    and the seed of a test go into pytest's JUnit as its properties."""
+    funcargs = getattr(item, "funcargs", {})
+    kernel = funcargs.get("kernel")
+    if isinstance(kernel, KernelBuild):
+        item.user_properties.append(("faultlab.kernel", f"{kernel.id} {kernel.release}"))
+    if "knobs" in funcargs or "guest" in funcargs:
+        item.user_properties.append(("faultlab.seed", item.config.stash[KNOBS].seed))
+    guest = funcargs.get("guest")
     try:
         outcome = yield
     finally:
