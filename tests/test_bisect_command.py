@@ -64,6 +64,19 @@ def test_a_series_tried_in_a_cell_is_bisected_over_its_patches(tmp_path, history
     assert (state.test, state.arch, state.source) == (TEST, "x86_64", "debian-6.1")
 
 
+def test_a_thread_tried_in_a_cell_is_bisected_over_its_chosen_revision(
+    tmp_path, history_run, bisect_cache
+):
+    thread = PROJECT_ROOT / "patches" / "examples" / "msync-comments-thread.mbox"
+    digest = load_series(thread).digest  # what a build of it records as series_sha256
+    tried = KernelIdentity("debian-6.1", str(thread), digest, build_id="b-thread")
+    path = history_of(tmp_path, nights(history_run, "ppf", [BASE, BASE, tried]))
+    found = regression(path, "20261112-010000")
+    assert (found.source, found.series) == ("debian-6.1", str(thread))
+    state = regression_state(found, BisectOptions(repeat=1))
+    assert (state.kind, state.good, state.bad) == ("series", "0", "3")
+
+
 def test_two_commits_of_a_git_tree_are_bisected(tmp_path, history_run, bisect_cache, value_repo):
     repo, commits = value_repo
     good = KernelIdentity(f"git:{repo}@{commits[2]}", build_id="gone1")
