@@ -1,6 +1,7 @@
 """The `lab` command line."""
 
 import argparse
+import json
 import signal
 import sys
 from pathlib import Path
@@ -15,6 +16,8 @@ from lab.progress import note
 from lab.report.trends import LAST_RUNS
 from lab.run import options
 from lab.version import lab_identity
+
+JSON_HELP = "print one JSON document on stdout instead of the tables (README: JSON output)"
 
 
 def _add_kernel_options(p: argparse.ArgumentParser) -> None:
@@ -274,8 +277,14 @@ def open_history(args: argparse.Namespace):
     return HistoryStore(args.history or history_path())
 
 
+def print_json(document: dict) -> None:
+    """One JSON document on stdout (--json)."""
+    print(json.dumps(document, indent=2), flush=True)
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     from lab.arch.variants import parse_variants
+    from lab.history.documents import case_history_document, import_document
     from lab.history.ingest import ingest_run_dir
     from lab.history.views import case_history_view
     from lab.terminal import console
@@ -284,10 +293,18 @@ def cmd_history(args: argparse.Namespace) -> int:
         raise UsageError(f"--last {args.last}: show at least one run")
     with open_history(args) as db:
         if args.imports:
+            records = []
             for run_dir in args.imports:
                 record = ingest_run_dir(db, run_dir)
+                records.append(record)
                 cells = ", ".join(cell.key for cell in record.cells) or "no cells"
-                print(f"{record.run.run_id}: {cells}; {len(record.results)} results into {db.path}")
+                line = f"{record.run.run_id}: {cells}; {len(record.results)} results into {db.path}"
+                if args.json:
+                    note(line)
+                else:
+                    print(line)
+            if args.json:
+                print_json(import_document(db.path, records))
             return ExitStatus.OK
         variants = tuple((v.arch, v.mmu) for v in parse_variants(args.arch or ""))
         history = db.case_history(args.test, cell=args.cell, variants=variants)
@@ -296,13 +313,17 @@ def cmd_history(args: argparse.Namespace) -> int:
                 f"no results of {args.test!r} in {db.path} for these filters; "
                 "`lab history --import results/<run id>` adds a run"
             )
-        console().print(case_history_view(args.test, history, args.last))
+        if args.json:
+            print_json(case_history_document(args.test, history, args.last))
+        else:
+            console().print(case_history_view(args.test, history, args.last))
     return ExitStatus.OK
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from lab.arch.variants import parse_variants
     from lab.history.compare import compare_runs, cross_arch
+    from lab.history.documents import compare_document, cross_arch_document
     from lab.history.ingest import run_from
     from lab.history.views import compare_view, cross_arch_view
     from lab.terminal import console
@@ -317,10 +338,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
     with open_history(args) as db:
         if variants:
             record = run_from(db, args.runs[0])
-            view = cross_arch_view(record.run.run_id, cross_arch(record, variants))
+            table = cross_arch(record, variants)
+            if args.json:
+                print_json(cross_arch_document(record.run, table))
+                return ExitStatus.OK
+            view = cross_arch_view(record.run.run_id, table)
         else:
             a, b = (run_from(db, ref) for ref in args.runs)
-            view = compare_view(a.run.run_id, b.run.run_id, compare_runs(a, b), args.changed)
+            changes = compare_runs(a, b)
+            if args.json:
+                print_json(compare_document(a.run, b.run, changes, args.changed))
+                return ExitStatus.OK
+            view = compare_view(a.run.run_id, b.run.run_id, changes, args.changed)
     console().print(view)
     return ExitStatus.OK
 
@@ -443,13 +472,17 @@ def cmd_bisect(args: argparse.Namespace) -> int:
         else:
             run_id, case = args.from_regression
             regression = command.from_history(bisecting.history, run_id, case, args.cell)
-            print(
+            line = (
                 f"regression of {regression.test} in {regression.cell}: last good run "
                 f"{regression.good_run}, failing run {regression.bad_run}"
             )
+            if args.json:
+                note(line)
+            else:
+                print(line)
             state = command.regression_state(regression, bisecting)
         pool = make_runtime(args.runtime, args.broker) if args.runtime != "local" else None
-        return command.bisect(state, pool)
+        return command.bisect(state, pool, as_json=args.json)
     except InfraError as e:
         print(f"lab: {e.kind}: {e}", file=sys.stderr)
         return ExitStatus.INFRA
@@ -578,6 +611,7 @@ def parser() -> argparse.ArgumentParser:
         default=20,
         help="runs shown per cell (the classification looks at all of them)",
     )
+    h.add_argument("--json", action="store_true", help=JSON_HELP)
     options.declare(h, (options.HISTORY,))
     h.set_defaults(func=cmd_history)
 
@@ -591,6 +625,7 @@ def parser() -> argparse.ArgumentParser:
         "--arch", help="compare one run across these arch variants, e.g. x86_64,ppc64,ppc64-hash"
     )
     co.add_argument("--changed", action="store_true", help="leave out unchanged cases")
+    co.add_argument("--json", action="store_true", help=JSON_HELP)
     options.declare(co, (options.HISTORY,))
     co.set_defaults(func=cmd_compare)
 
@@ -762,6 +797,9 @@ def parser() -> argparse.ArgumentParser:
         ),
     )
     _add_runtime_options(bi, "a candidate's runs go (on the pool: all at once)")
+    bi.add_argument(
+        "--json", action="store_true", help="print the bisect as one JSON document on stdout"
+    )
     bi.set_defaults(func=cmd_bisect)
 
     d = sub.add_parser("doctor", help="check host tools, kernel sources and KVM")

@@ -19,6 +19,7 @@ from lab.errors import BuildError
 from lab.history.model import CellInfo, KernelIdentity, ResultRow, RunInfo, RunRecord
 from lab.kernel.build import BuildRequest
 from lab.kernel.gitrepo import git, init_repo
+from lab.kernel.mails import read_mails
 from lab.results.oracle import find_problems, load_allowlist, parse_kernel_log
 
 STATES = {"p": "pass", "f": "fail", "s": "skip", "i": "infra"}
@@ -165,9 +166,12 @@ def git_value(repo: Path) -> Callable[[BuildRequest], int]:
 
 
 def series_value(request: BuildRequest) -> int:
-    """How many patches a candidate of a series bisect applies."""
+    """How many patches a candidate of a series bisect applies (a quilt folder's, or an
+    mbox's)."""
     if request.series is None:
         return 0
+    if request.series.is_file():
+        return len(read_mails(request.series))
     return len((request.series / "series").read_text().split())
 
 

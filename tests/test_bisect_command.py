@@ -1,5 +1,6 @@
 """`lab bisect` from the command line, and bisects taken from a regression in the history."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,19 @@ def test_a_series_tried_in_a_cell_is_bisected_over_its_patches(tmp_path, history
     state = regression_state(found, BisectOptions(repeat=1))
     assert (state.kind, state.good, state.bad, state.seed) == ("series", "0", "16", 7)
     assert (state.test, state.arch, state.source) == (TEST, "x86_64", "debian-6.1")
+
+
+def test_a_thread_tried_in_a_cell_is_bisected_over_its_chosen_revision(
+    tmp_path, history_run, bisect_cache
+):
+    thread = PROJECT_ROOT / "patches" / "examples" / "msync-comments-thread.mbox"
+    digest = load_series(thread).digest  # what a build of it records as series_sha256
+    tried = KernelIdentity("debian-6.1", str(thread), digest, build_id="b-thread")
+    path = history_of(tmp_path, nights(history_run, "ppf", [BASE, BASE, tried]))
+    found = regression(path, "20261112-010000")
+    assert (found.source, found.series) == ("debian-6.1", str(thread))
+    state = regression_state(found, BisectOptions(repeat=1))
+    assert (state.kind, state.good, state.bad) == ("series", "0", "3")
 
 
 def test_two_commits_of_a_git_tree_are_bisected(tmp_path, history_run, bisect_cache, value_repo):
@@ -195,3 +209,48 @@ def test_from_regression_without_a_history_is_refused(tmp_path, bisect_cache, ca
         == 2
     )
     assert "no history at" in capsys.readouterr().err
+
+
+def test_a_bisect_as_json(value_repo, bisect_cache, sim, capsys):
+    repo, commits = value_repo
+    state = git_state(repo, commits[0], commits[-1], BisectOptions(test=TEST, repeat=1))
+    plan = plan_for(state)
+    run_bisect(state, plan, sim.Bench(sim.git_value(repo), sim.fails_from(13)))
+    assert main(["bisect", "--resume", state.id, "--json"]) == 0
+    out, err = capsys.readouterr()
+    document = json.loads(out)  # stdout holds the document alone
+    assert f"bisect {state.id}" in err
+    assert (document["id"], document["kind"], document["test"]) == (state.id, "git", TEST)
+    assert document["range"] == f"git {repo}: {commits[0][:12]}..{commits[-1][:12]} (19 commits)"
+    assert document["result"]["kind"] == "confirmed"
+    assert document["result"]["culprit"] == commits[13]
+    culprit = document["culprit"]
+    assert (culprit["ident"], culprit["title"], culprit["files"]) == (
+        commits[13],
+        "value 13",
+        ["value.txt"],
+    )
+    assert culprit["author"] == "Dev 13 <dev13@example.org>"
+    assert document["failing"]["message"] == "data mismatch at page 3"
+    first = document["steps"][0]
+    assert (first["role"], first["verdict"], first["build_id"]) == ("bad end", "bad", "b0019")
+    assert (first["failed"], first["passed"], first["no_evidence"]) == (1, 0, 0)
+    assert first["runs"][0]["state"] == "fail"
+    assert [s["role"] for s in document["steps"][-2:]] == ["culprit", "parent"]
+    assert document["reproduce"][0].startswith("lab run --arch x86_64 --suite smoke --seed ")
+    assert document["reproduce"][0].endswith("--kernel b0013")
+    assert document["report"] == str(state.dir / "report.md")
+    assert document["directory"] == str(state.dir)
+
+
+def test_a_bisect_without_a_culprit_as_json_keeps_its_exit_status(
+    value_repo, bisect_cache, sim, capsys
+):
+    repo, commits = value_repo
+    state = git_state(repo, commits[0], commits[-1], BisectOptions(test=TEST, repeat=1))
+    run_bisect(state, plan_for(state), sim.Bench(sim.git_value(repo), sim.fails_from(99)))
+    assert main(["bisect", "--resume", state.id, "--json"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["result"]["kind"] == "not-reproduced"
+    assert (document["culprit"], document["failing"], document["reproduce"]) == (None, None, [])
+    assert [s["verdict"] for s in document["steps"]] == ["good"]

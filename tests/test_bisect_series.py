@@ -7,6 +7,8 @@ import pytest
 
 from lab import paths
 from lab.arch import get_arch
+from lab.bisect.command import BisectOptions, plan_for, series_state
+from lab.bisect.driver import run_bisect
 from lab.bisect.series import (
     SeriesPlan,
     SeriesSearch,
@@ -168,3 +170,29 @@ def test_the_demo_series_plants_one_bug_and_one_build_failure():
     assert "+\taddr = untagged_addr(addr)\n" in texts[7]
     assert "+\taddr = untagged_addr(addr);\n" in texts[8]
     assert sum("pgoff ^ 1" in t for t in texts) == 1
+
+
+def test_a_thread_is_bisected_over_the_revision_b4_took(bisect_cache, sim, tmp_path):
+    thread = EXAMPLES / "msync-comments-thread.mbox"
+    state = series_state(
+        "debian-6.1", thread, BisectOptions(test="smoke/remap_file_pages", repeat=1)
+    )
+    assert (state.good, state.bad, state.series) == ("0", "3", str(thread))  # v2's 3, not 13
+    plan = plan_for(state)
+    assert plan.titles == [
+        "mm/msync: add a comment at the syscall entry",
+        "mm/msync: comment the flags check",
+        "mm/msync: comment the unlock on the way out",
+    ]
+    result = run_bisect(state, plan, sim.Bench(sim.series_value, sim.fails_from(3)))
+    assert (result.kind, result.culprit) == ("confirmed", "3")
+    culprit = plan.change("3")
+    assert (culprit.title, culprit.files) == (
+        "mm/msync: comment the unlock on the way out",
+        ("mm/msync.c",),
+    )
+    two = plan.request("2").series
+    assert load_series(two).thread is None  # a plain mbox of v2's first two patches
+    text = two.read_text()
+    assert "[PATCH v2 2/3]" in text and "[PATCH v2 3/3]" not in text
+    assert text.count("Reviewed-by: Rita Reviewer <rita@example.org>") == 2

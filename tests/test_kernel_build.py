@@ -12,6 +12,7 @@ from lab.kernel.build import BuildRequest, build_kernel, configure_kernel
 from lab.kernel.config import parse_config
 from lab.kernel.gitrepo import git
 from lab.kernel.inspect import check_identity, inspect_vmlinux
+from lab.kernel.series import load_series
 from lab.kernel.source import resolve_source
 
 pytestmark = pytest.mark.integration
@@ -127,3 +128,21 @@ def test_full_flavour_keeps_every_requested_option(kernel, arch):
         assert full.get(symbol) == "y", symbol
     enabled = [values.count("y") for values in (list(full.values()), list(tiny.values()))]
     assert enabled[0] > enabled[1] + 300  # defconfig brings far more than tinyconfig
+
+
+def test_a_thread_builds_with_the_revision_b4_took(kernel, arch):
+    thread = EXAMPLES / "msync-comments-thread.mbox"
+    series = load_series(thread)
+    built = build_kernel(BuildRequest(arch=arch, series=thread))
+    assert built.id != kernel.id
+    meta = built.metadata
+    assert (meta["series"], meta["series_sha256"]) == (str(thread), series.digest)
+    assert meta["patches"] == series.names and len(meta["patches"]) == 3
+    assert meta["thread"]["revision"] == 2 and meta["thread"]["skipped"] == []
+    assert meta["thread"]["message_ids"] == [
+        f"20261207090000.{n}-dev@example.org" for n in range(4)
+    ]
+    src = Path(meta["build_tree"]) / "src"
+    messages = git(src, "log", "--format=%B", f"{meta['source_commit']}..HEAD")
+    assert messages.count("Reviewed-by: Rita Reviewer <rita@example.org>") == 3
+    assert "Tested-by: Tess Tester <tess@example.org>" in messages

@@ -5,6 +5,7 @@ Exit status: 0 a confirmed culprit, 1 no culprit (not reproduced, ambiguous, unc
 a commit that changes nothing built), 3 the bad end could not be built or run, 2 bad input.
 """
 
+import json
 import shlex
 import time
 from dataclasses import dataclass, replace
@@ -12,6 +13,7 @@ from itertools import groupby
 from pathlib import Path
 
 from lab.arch.variants import ArchVariant, get_variant
+from lab.bisect.document import bisect_document
 from lab.bisect.driver import run_bisect
 from lab.bisect.gitbisect import GitPlan, resolve_commit
 from lab.bisect.jobs import RuntimeBench
@@ -225,8 +227,9 @@ def bench_for(state: BisectState, runtime: Runtime | None = None) -> Bench:
     return RuntimeBench(local, runtime)
 
 
-def bisect(state: BisectState, runtime: Runtime | None = None) -> int:
-    """Run (or resume) a bisect, write its report and print it; the exit status."""
+def bisect(state: BisectState, runtime: Runtime | None = None, as_json: bool = False) -> int:
+    """Run (or resume) a bisect, write its report and print it (a table, or with `as_json`
+    one JSON document); the exit status."""
     with bisect_lock(state):
         save_state(state)
         note(f"bisect {state.id}: {state.dir} (`lab bisect --resume {state.id}` resumes it)")
@@ -234,7 +237,10 @@ def bisect(state: BisectState, runtime: Runtime | None = None) -> int:
         result = run_bisect(state, plan, bench_for(state, runtime))
     report = collect(state, plan)
     path = write_report(report)
-    console().print(terminal(report, path))
+    if as_json:
+        print(json.dumps(bisect_document(report, path), indent=2), flush=True)
+    else:
+        console().print(terminal(report, path))
     return EXIT_STATUS[result.kind]
 
 

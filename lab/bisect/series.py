@@ -26,7 +26,7 @@ def candidate_series(series: Series, k: int, root: Path) -> Path | None:
 
     A quilt series becomes a folder with its `series` file and copies of the k patches (so
     later edits of the original do not change a bisect); an mbox becomes an mbox of its
-    first k mails.
+    first k mails (a thread: of the revision b4 took, with their trailers).
     """
     if k == 0:
         return None
@@ -64,7 +64,8 @@ def split_mbox(mbox: Path, folder: Path) -> list[Path]:
 
 
 def series_length(series: Series) -> int:
-    """How many patches a series holds (an mbox: how many mails)."""
+    """How many patches a series holds (an mbox: how many mails; a thread: how many
+    patches the revision b4 took has)."""
     if not series.mbox:
         return len(series.patches)
     with scratch_dir("mails") as folder:

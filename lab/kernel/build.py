@@ -363,6 +363,8 @@ def build_kernel(request: BuildRequest, store: ArtifactStore | None = None) -> K
             "series": str(series.path) if series else None,
             "patches": series.names if series else [],
             "series_sha256": series.digest if series else None,
+            # a thread mbox: the revision b4 took, its message-ids, the revisions passed over
+            "thread": series.thread.metadata() if series and series.thread else None,
             "flavour": request.flavour,
             "fragments": [str(f) for f in fragments],
             "config_sha256": config_sha256,

@@ -1,7 +1,10 @@
 """Patch series: a quilt folder (a `series` file) or an mbox, applied one commit per patch.
 
-Patches are applied in the lab's scratch build tree only; the source cache stays pristine.
-A patch that does not apply raises PatchError naming the patch, the file and the hunk.
+An mbox is a plain series (`git format-patch` output, applied as it is) or a mailing-list
+thread, whose newest complete revision b4 makes ready to apply, with the replies' trailers
+(lab.kernel.thread). Patches are applied in the lab's scratch build tree only; the source
+cache stays pristine. A patch that does not apply raises PatchError naming the patch, the
+file and the hunk.
 """
 
 import hashlib
@@ -12,6 +15,8 @@ from pathlib import Path
 from lab import proc
 from lab.errors import PatchError, UsageError
 from lab.kernel.gitrepo import git, run_git
+from lab.kernel.mails import is_thread, read_mails
+from lab.kernel.thread import ThreadPick, pick_revision
 
 
 @dataclass(frozen=True)
@@ -25,15 +30,18 @@ class Patch:
 
 @dataclass(frozen=True)
 class Series:
-    """A patch series: either quilt patches or a single mbox."""
+    """A patch series: either quilt patches or a single mbox (for a thread: b4's mbox of
+    the revision it took)."""
 
     path: Path
     patches: tuple[Patch, ...] = ()
     mbox: Path | None = None
+    thread: ThreadPick | None = None
 
     @property
     def digest(self) -> str:
-        """Hash of the patch contents, in order (part of a build's identity)."""
+        """Hash of the patch contents, in order (part of a build's identity); for a thread,
+        of the patches as applied: the revision taken, with its trailers."""
         h = hashlib.sha256()
         files = [self.mbox] if self.mbox else [p.path for p in self.patches]
         for f in files:
@@ -42,7 +50,10 @@ class Series:
 
     @property
     def names(self) -> list[str]:
-        """Patch names for reports (for an mbox: the file name)."""
+        """Patch names for reports (for an mbox: the file name; a thread: the subjects of
+        the patches taken)."""
+        if self.thread:
+            return [p.subject for p in self.thread.patches]
         return [self.mbox.name] if self.mbox else [p.name for p in self.patches]
 
 
@@ -57,6 +68,9 @@ def load_series(path: Path) -> Series:
     if path.is_file():
         if not is_mbox(path):
             raise UsageError(f"{path}: neither a series folder nor an mbox (no 'From ' line)")
+        if is_thread(read_mails(path)):
+            pick = pick_revision(path)
+            return Series(path, mbox=pick.mbox, thread=pick)
         return Series(path, mbox=path)
     raise UsageError(f"patch series {path} not found")
 
