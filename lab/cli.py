@@ -104,7 +104,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
-def record_run(args: argparse.Namespace, run_dir: Path, module_params: tuple) -> None:
+def record_run(args: argparse.Namespace, run_dir: Path, module_params: tuple) -> bool:
     """Add a `lab run` to the history (an interrupted one as incomplete), unless told not
     to, its kernel modules ran with parameters (a bug pattern brought back is no result of
     the cell's kernel), a target never said what it is, or nothing finished."""
@@ -130,11 +130,12 @@ def record_run(args: argparse.Namespace, run_dir: Path, module_params: tuple) ->
     )
     if why:
         note(f"not recorded in the history ({why})")
-        return
+        return False
     with open_history(args) as db:
         ingest_run_dir(db, run_dir)
     state = "" if summary.get("complete") else " (incomplete)"
     note(f"recorded in the history {db.path} as {run_dir.name}{state}")
+    return True
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -169,9 +170,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     except BaseException:  # interrupted: what finished is in run_dir, and goes to the history
         record_run(args, run_dir, knobs.module_params)
         raise
-    print_summary(runs, run_dir)
-    record_run(args, run_dir, knobs.module_params)
+    recorded = record_run(args, run_dir, knobs.module_params)
+    report = run_report(args, run_dir, recorded)
+    print_summary(runs, run_dir, report, verbose=args.verbose)
     return run_exit_status(r.state for run in runs for r in run.records)
+
+
+def run_report(args: argparse.Namespace, run_dir: Path, recorded: bool) -> Path:
+    """The run's report.html, the page `lab report` makes: classified against the history
+    the run went into, else against nothing (a history of its own, thrown away)."""
+    from lab.history.ingest import run_from
+    from lab.history.store import HistoryStore
+    from lab.report.collect import collect_report
+    from lab.report.write import write_report
+
+    with scratch.scratch_dir("report") as scratch_history:
+        store = open_history(args) if recorded else HistoryStore(scratch_history / "h.sqlite")
+        with store as db:
+            report = collect_report(db, run_from(db, str(run_dir)), run_dir)
+        return write_report(report, run_dir).html
 
 
 def remote_parts(args: argparse.Namespace, request) -> list:
@@ -527,6 +544,7 @@ def parser() -> argparse.ArgumentParser:
             options.HISTORY,
         ),
     )
+    r.add_argument("-v", "--verbose", action="store_true", help="the table of every case")
     r.add_argument("--no-history", action="store_true", help="do not record the run in the history")
     _add_target_options(r)
     r.set_defaults(func=cmd_run, arch=None)
