@@ -13,7 +13,7 @@ from lab.bisect.target import resolve_target
 from lab.errors import InfraError
 from lab.kernel.artifacts import ArtifactStore
 from lab.kernel.build import BuildRequest, ensure_build
-from lab.run.jobs import Runtime, qemu_queue
+from lab.run.jobs import Runtime, RuntimeLost, qemu_queue
 from lab.suites.catalogue import all_suites
 
 MAX_RUNS_AT_ONCE = 64
@@ -105,6 +105,8 @@ class RuntimeBench:
             shutil.rmtree(run_dir, ignore_errors=True)  # what an interrupted bisect left
         results = []
         for run_dir, value in zip(run_dirs, self.runtime.run_many(jobs, run_dirs), strict=True):
+            if isinstance(value, RuntimeLost):
+                raise value
             if isinstance(value, InfraError):
                 results.append(
                     RunResult("missing", infra=str(value), completed=False, run_dir=str(run_dir))

@@ -11,7 +11,7 @@ from lab.kernel.artifacts import ArtifactStore
 from lab.kernel.build import build_kernel, ensure_build
 from lab.nightly.matrix import BuildSpec, Cell
 from lab.results.records import CaseRecord
-from lab.run.jobs import BUILD_QUEUE, Runtime, qemu_queue
+from lab.run.jobs import BUILD_QUEUE, Runtime, RuntimeLost, qemu_queue
 from lab.run.lab_run import ArchRun, RunRequest, infra_records, run_arch
 from lab.run.machine import GuestOptions
 from lab.suites.catalogue import all_suites
@@ -107,6 +107,8 @@ def built(runtime: Runtime, job: BuildJob) -> str | LabError:
     """The build id, or why the kernel did not build (or the runtime did not build it)."""
     try:
         value = runtime.run(job)
+    except RuntimeLost:
+        raise
     except InfraError as e:
         return e
     return value["build_id"] if "build_id" in value else BuildError(value["error"])
@@ -116,6 +118,8 @@ def attempted(runtime: Runtime, job: AttemptJob, attempt_dir: Path) -> ArchRun:
     """The attempt's outcome; every program infra when the runtime could not run it."""
     try:
         return arch_run(runtime.run(job, attempt_dir)["run"])
+    except RuntimeLost:
+        raise
     except InfraError as e:
         request = job.request(attempt_dir.parent)
         return ArchRun(

@@ -21,6 +21,11 @@ def qemu_queue(arch_name: str) -> str:
     return f"qemu-{arch_name}"
 
 
+class RuntimeLost(InfraError):
+    """The runtime itself is gone (a broker that went away): no more job can run, and what
+    is running gives no result; the caller stops, keeping what finished."""
+
+
 class Job(Protocol):
     """One unit of work: a kernel build, an attempt of a nightly cell, a bisect run."""
 

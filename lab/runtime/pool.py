@@ -10,10 +10,11 @@ from typing import Any
 
 from celery import Celery
 from celery.result import AsyncResult
+from kombu.exceptions import OperationalError
 
 from lab.errors import InfraError
 from lab.progress import note
-from lab.run.jobs import Job, to_wire
+from lab.run.jobs import Job, RuntimeLost, to_wire
 from lab.runtime.packing import relocate, unpack
 from lab.runtime.store import DirectoryStore
 from lab.runtime.tasks import JOB_TASK
@@ -44,7 +45,10 @@ class CeleryRuntime:
     def send(self, job: Job, files: bool) -> AsyncResult:
         """Put the job in its queue."""
         with self.lock:
-            result = self.app.send_task(JOB_TASK, args=[to_wire(job), files], queue=job.queue)
+            try:
+                result = self.app.send_task(JOB_TASK, args=[to_wire(job), files], queue=job.queue)
+            except (OSError, OperationalError) as e:
+                raise RuntimeLost(f"the broker refused {job.describe()}: {e}") from e
         note(f"pool: {job.describe()} sent to queue {job.queue} (task {result.id})")
         return result
 
@@ -67,7 +71,11 @@ class CeleryRuntime:
                 time.sleep(POLL_S)
         except InfraError:
             raise
-        except Exception as e:  # the task raised on its worker, or the broker failed
+        except (OSError, OperationalError) as e:  # the broker went away
+            raise RuntimeLost(
+                f"the broker stopped answering while waiting for {what}: {type(e).__name__}: {e}"
+            ) from e
+        except Exception as e:  # the task raised on its worker
             raise InfraError(f"{what} failed on its worker: {type(e).__name__}: {e}") from e
 
     def received(self, value: dict[str, Any], job: Job, workdir: Path | None) -> dict[str, Any]:
