@@ -6,6 +6,7 @@ targets apart."""
 import json
 import threading
 import time
+import xml.etree.ElementTree as ET
 from functools import partial
 
 import pytest
@@ -54,6 +55,11 @@ def test_parts_run_at_once_and_their_records_keep_the_parts_order(tmp_path):
     assert summary["complete"] and [e["target"] for e in summary["arches"]] == [
         "ssh://b x",
         "ssh://a x",
+    ]
+    junit = ET.parse(tmp_path / "junit.xml").getroot()
+    assert [(s.get("name"), s.get("tests")) for s in junit.findall("testsuite")] == [
+        ("x86_64.smoke (ssh://b)", "40"),
+        ("x86_64.smoke (ssh://a)", "30"),
     ]
 
 

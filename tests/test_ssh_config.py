@@ -95,6 +95,15 @@ def test_proxycommand_carries_the_connection_with_host_and_port_filled_in(home):
     assert not jump_hosts(ps3)
 
 
+def test_the_url_s_user_and_port_are_the_proxycommand_s(home):
+    ps3 = resolve("ssh://ps3:2200")
+    assert (ps3.host, ps3.port, proxy_command(ps3)) == (
+        "192.168.7.3",
+        2200,
+        "socat - TCP:192.168.7.3:2200",
+    )
+
+
 def test_proxyjump_none_goes_straight_to_the_host(home):
     direct = resolve("ssh://direct")
     assert (direct.host, direct.gateway, jump_hosts(direct)) == ("10.1.2.4", False, [])

@@ -106,7 +106,8 @@ def open_hop(hop: Connection, options: SshOptions, where: str, jump: list[Connec
         ) from e
     except paramiko.ChannelException as e:
         raise TransportLost(
-            f"{where}: the jump host {hop_name(jump[0])} cannot reach {hop.host}:{hop.port}: {e}"
+            f"{where}: the jump host {hop_name(jump[0])} cannot reach "
+            f"{hop.host}:{hop.port}: {e.text}"
         ) from e
     except paramiko.SSHException as e:
         if "not found in known_hosts" in str(e):

@@ -64,15 +64,32 @@ def fabric_config(options: SshOptions) -> Config:
 def target_connection(url: TargetUrl, options: SshOptions) -> Connection:
     """The target's fabric Connection, not yet open, with its route as its gateway; every
     hop refuses unknown host keys."""
+    config = fabric_config(options)
     try:
-        connection = hop_connection(
-            url.host, fabric_config(options), user=url.user or None, port=url.port or None
+        connection = Connection(
+            url.host,
+            user=url.user or None,
+            port=url.port or None,
+            config=config.clone(),
+            gateway=route(url.host, config, target_entry(url, options, config), 0),
         )
     except (ValueError, paramiko.SSHException) as e:
         raise UsageError(f"{url}: bad ssh config {options.config_path()}: {e}") from e
     for hop in [*jump_hosts(connection), connection]:
         hop.client.set_missing_host_key_policy(paramiko.RejectPolicy())
     return connection
+
+
+def target_entry(url: TargetUrl, options: SshOptions, config: Config) -> SSHConfigDict:
+    """The target's ssh config entry, the URL's user and port first (so that they are a
+    ProxyCommand's %r and %p)."""
+    path = options.config_path()
+    if not (url.user or url.port) or not path.is_file():
+        return config.base_ssh_config.lookup(url.host)
+    given = [f"Host {url.host}"]
+    given += [f"    User {url.user}"] if url.user else []
+    given += [f"    Port {url.port}"] if url.port else []
+    return SSHConfig.from_text("\n".join(given) + "\n" + path.read_text()).lookup(url.host)
 
 
 def hop_connection(
@@ -101,8 +118,8 @@ def route(host: str, config: Config, found: SSHConfigDict, depth: int) -> Connec
     if first == "proxycommand":
         return value
     hops = [hop.strip() for hop in value.split(",") if hop.strip()]
-    if derive_shorthand(hops[0])["host"] == host:
-        return False  # a `Host *` ProxyJump naming this very host
+    if not hops or derive_shorthand(hops[0])["host"] == host:
+        return False  # none, or a `Host *` ProxyJump naming this very host
     if depth >= MAX_JUMPS:
         raise ValueError(f"more than {MAX_JUMPS} jump hosts on the way to {host} (a loop?)")
     gateway = hop_connection(hops[0], config, depth=depth + 1)

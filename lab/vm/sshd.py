@@ -106,10 +106,11 @@ def interface(guest: Guest, mac: str) -> str:
     listing = run_required(
         guest, ["ip", "-o", "link"], "guest network: ip -o link failed", COMMAND_TIMEOUT_S
     )
-    for line in listing.stdout.decode(errors="replace").splitlines():
+    text = listing.stdout.decode(errors="replace")
+    for line in text.splitlines():
         if f"link/ether {mac}" in line:
             return line.split(":")[1].strip().partition("@")[0]
-    raise InfraError(f"guest network: no NIC with MAC {mac}; the guest has:\n{listing.stdout}")
+    raise InfraError(f"guest network: no NIC with MAC {mac}; `ip -o link` says:\n{text}")
 
 
 def up(guest: Guest, name: str, address: str) -> None:
