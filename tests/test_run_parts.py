@@ -118,3 +118,22 @@ def test_a_target_given_twice_is_refused_before_any_work(tmp_path, capsys):
     assert status == 2
     assert "--target ssh://b is given twice" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+def test_a_target_that_never_answered_stays_out_of_the_history_and_the_others_go_in(tmp_path):
+    started = threading.Barrier(2)
+
+    def silent(run_dir, saved):
+        started.wait(timeout=10)
+        infra = CaseRecord(
+            "unknown", "smoke", "smoke", "infra", 0.0, "refused", "", target="ssh://c"
+        )
+        return ArchRun("unknown", target="ssh://c", records=[infra])
+
+    parts = [silent, partial(target_part, "a", 2, started)]
+    run_dir = tmp_path / "20261207-120002"
+    run_dir.mkdir()
+    run_lab(REQUEST, run_dir, parts, at_once=True)
+    assert [r for r, _ in records(run_dir)] == ["ssh://c", "ssh://a", "ssh://a"]
+    (cell,) = read_run_dir(run_dir).cells
+    assert cell.key.startswith("target:a/")
