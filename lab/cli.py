@@ -32,16 +32,29 @@ def _add_target_options(p: argparse.ArgumentParser) -> None:
     t = p.add_argument_group("remote target (README: Remote targets)")
     t.add_argument(
         "--target",
-        metavar="ssh://USER@HOST[:PORT]",
-        help="run the suites on this already booted machine instead of a lab guest",
+        action="append",
+        metavar="ssh://[USER@]HOST[:PORT]",
+        help="run the suites on this already booted machine instead of a lab guest; HOST "
+        "may be a Host of the ssh config; given several times, the targets run at once",
     )
     t.add_argument(
-        "--ssh-key", type=Path, help="private key file (default: the SSH agent and ~/.ssh keys)"
+        "--ssh-key",
+        type=Path,
+        help="private key file for the targets and their jump hosts (default: the ssh "
+        "config's IdentityFile, the SSH agent and ~/.ssh keys)",
     )
     t.add_argument(
         "--known-hosts",
         type=Path,
-        help="known_hosts file with the target's host key (default ~/.ssh/known_hosts)",
+        help="known_hosts file with the host keys of the targets and their jump hosts "
+        "(default: the ssh config's UserKnownHostsFile, else ~/.ssh/known_hosts)",
+    )
+    t.add_argument(
+        "--ssh-config",
+        type=Path,
+        metavar="FILE",
+        help="ssh config file: Host aliases, HostName, User, Port, IdentityFile, "
+        "ProxyJump, ProxyCommand (default ~/.ssh/config)",
     )
     t.add_argument(
         "--target-dir",
@@ -107,7 +120,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 def record_run(args: argparse.Namespace, run_dir: Path, module_params: tuple) -> bool:
     """Add a `lab run` to the history (an interrupted one as incomplete), unless told not
     to, its kernel modules ran with parameters (a bug pattern brought back is no result of
-    the cell's kernel), a target never said what it is, or nothing finished."""
+    the cell's kernel), no target said what it is, or nothing finished (a target that
+    never answered stays out of it)."""
     import json
 
     from lab.history.ingest import ingest_run_dir
@@ -117,13 +131,14 @@ def record_run(args: argparse.Namespace, run_dir: Path, module_params: tuple) ->
         records = json.loads((run_dir / "results.json").read_text())["records"]
     except (OSError, ValueError, KeyError):
         summary, records = {"arches": []}, []
+    known = [entry for entry in summary["arches"] if entry["arch"] in ARCHES]
     why = (
         "--no-history"
         if args.no_history
         else "module parameters"
         if module_params
         else "the target never answered: its arch is unknown"
-        if any(entry["arch"] not in ARCHES for entry in summary["arches"])
+        if summary["arches"] and not known
         else "nothing finished"
         if not records
         else ""
@@ -131,8 +146,15 @@ def record_run(args: argparse.Namespace, run_dir: Path, module_params: tuple) ->
     if why:
         note(f"not recorded in the history ({why})")
         return False
+    for entry in summary["arches"]:
+        if entry["arch"] not in ARCHES:
+            note(f"{entry['target']} never answered: it stays out of the history")
     with open_history(args) as db:
-        ingest_run_dir(db, run_dir)
+        try:
+            ingest_run_dir(db, run_dir)
+        except UsageError as e:
+            note(f"not recorded in the history: {e}")
+            return False
     state = "" if summary.get("complete") else " (incomplete)"
     note(f"recorded in the history {db.path} as {run_dir.name}{state}")
     return True
@@ -166,7 +188,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     parts = remote_parts(args, request)
     run_dir = new_run_dir(args.results)
     try:
-        runs = run_lab(request, run_dir, parts)
+        runs = run_lab(request, run_dir, parts, at_once=bool(parts))
     except BaseException:  # interrupted: what finished is in run_dir, and goes to the history
         record_run(args, run_dir, knobs.module_params)
         raise
@@ -192,13 +214,13 @@ def run_report(args: argparse.Namespace, run_dir: Path, recorded: bool) -> Path:
 
 
 def remote_parts(args: argparse.Namespace, request) -> list:
-    """`--target`: the run's one part, the remote target; none without it."""
+    """`--target`: a part of the run per remote target; none without it."""
     if not args.target:
         return []
     from functools import partial
 
     from lab.remote.run import RemoteTarget, run_target
-    from lab.transport.ssh import SshOptions
+    from lab.transport.ssh_config import SshOptions
     from lab.transport.url import parse_target
 
     if args.kernel:
@@ -206,15 +228,45 @@ def remote_parts(args: argparse.Namespace, request) -> list:
             "--kernel boots a lab guest; a --target runs its own kernel (give "
             "its build with --target-kernel-build)"
         )
-    target = RemoteTarget(
-        parse_target(args.target),
-        SshOptions(args.ssh_key, args.known_hosts),
-        args.target_dir,
-        args.target_tmpfs,
-        args.target_ext4,
-        args.target_kernel_build,
-    )
-    return [partial(run_target, request, target)]
+    if args.ssh_config and not args.ssh_config.expanduser().is_file():
+        raise UsageError(f"--ssh-config {args.ssh_config}: no such file")
+    urls = [parse_target(text) for text in args.target]
+    twice = sorted({str(url) for url in urls if urls.count(url) > 1})
+    if twice:
+        raise UsageError(f"--target {twice[0]} is given twice")
+    names = target_names(urls) if len(urls) > 1 else [""] * len(urls)
+    ssh = SshOptions(args.ssh_key, args.known_hosts, args.ssh_config)
+    return [
+        partial(
+            run_target,
+            request,
+            RemoteTarget(
+                url,
+                ssh,
+                args.target_dir,
+                args.target_tmpfs,
+                args.target_ext4,
+                args.target_kernel_build,
+                name,
+            ),
+        )
+        for url, name in zip(urls, names, strict=True)
+    ]
+
+
+def target_names(urls: list) -> list[str]:
+    """A folder name per target: its host (and port), made unique with its user or index."""
+    import re
+
+    def clean(text: str) -> str:
+        return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")
+
+    names = [clean(f"{url.host}-{url.port}" if url.port else url.host) for url in urls]
+    if len(set(names)) < len(names):
+        names = [clean(f"{url.user}-{name}") for url, name in zip(urls, names, strict=True)]
+    if len(set(names)) < len(names):
+        names = [f"{name}-{index}" for index, name in enumerate(names, 1)]
+    return names
 
 
 def cmd_boot(args: argparse.Namespace) -> int:

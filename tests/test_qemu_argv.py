@@ -7,6 +7,7 @@ import pytest
 
 from lab.arch import get_arch
 from lab.errors import UsageError
+from lab.vm.link import link_pair
 from lab.vm.ports import free_port
 from lab.vm.qemu import MachineSpec, Sockets, qemu_argv
 
@@ -74,7 +75,27 @@ def test_ssh_port_forwards_localhost_only_to_guest_port_22_on_a_restricted_net()
     netdev = argv[argv.index("-netdev") + 1]
     assert netdev == "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:40022-:22"
     devices = [argv[i + 1] for i, a in enumerate(argv) if a == "-device"]
-    assert "virtio-net-pci,netdev=net0" in devices
+    assert "virtio-net-pci,netdev=net0,mac=52:54:00:12:34:56" in devices
+
+
+def test_a_private_link_is_a_second_nic_on_udp_datagrams_between_localhost_ports():
+    first, second = link_pair()
+    assert (first.remote_port, second.remote_port) == (second.local_port, first.local_port)
+    assert (first.address(), second.address()) == ("169.254.77.1/24", "169.254.77.2/24")
+    jump = MachineSpec(get_arch("x86_64"), Path("bzImage"), Path("i"), ssh_port=40022, link=first)
+    argv = qemu_argv(jump, SOCKETS)
+    netdevs = [argv[i + 1] for i, a in enumerate(argv) if a == "-netdev"]
+    assert netdevs[0].startswith("user,id=net0,restrict=on,")
+    assert netdevs[1] == (
+        f"dgram,id=link0,local.type=inet,local.host=127.0.0.1,local.port={first.local_port},"
+        f"remote.type=inet,remote.host=127.0.0.1,remote.port={second.local_port}"
+    )
+    devices = [argv[i + 1] for i, a in enumerate(argv) if a == "-device"]
+    assert f"virtio-net-pci,netdev=link0,mac={first.mac}" in devices
+    inner = MachineSpec(get_arch("x86_64"), Path("bzImage"), Path("i"), link=second)
+    argv = qemu_argv(inner, SOCKETS)
+    assert "-nic" not in argv  # the link only: no user networking at all
+    assert [argv[i + 1].split(",")[0] for i, a in enumerate(argv) if a == "-netdev"] == ["dgram"]
 
 
 def test_ssh_port_out_of_range_is_refused():

@@ -105,3 +105,43 @@ def test_a_target_that_refuses_the_connection_is_infra_and_stays_out_of_the_hist
     )
     assert "not recorded in the history (the target never answered" in done.stderr
     assert not (tmp_path / "history.sqlite").exists()
+
+
+def test_several_refused_targets_are_each_infra_naming_itself(tmp_path):
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:  # ports nothing listens on
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    (tmp_path / "known_hosts").write_text("")
+    targets = [f"ssh://root@127.0.0.1:{port}" for port in ports]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lab",
+            "run",
+            *[arg for target in targets for arg in ("--target", target)],
+            "--known-hosts",
+            str(tmp_path / "known_hosts"),
+            "--suite",
+            "smoke",
+            "--results",
+            str(tmp_path),
+            "--history",
+            str(tmp_path / "history.sqlite"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 3, done.stdout + done.stderr
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    records = json.loads((run_dir / "results.json").read_text())["records"]
+    assert [(r["target"], r["state"]) for r in records] == [(t, "infra") for t in targets]
+    for target, record in zip(targets, records, strict=True):
+        assert record["message"].startswith(f"target connection: {target}: cannot connect")
+    entries = json.loads((run_dir / "run.json").read_text())["arches"]
+    assert [e["target"] for e in entries] == targets
+    assert not (tmp_path / "history.sqlite").exists()

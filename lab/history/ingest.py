@@ -1,9 +1,10 @@
 """Reading a `lab run` results directory (run.json, results.json) into the history.
 
-Each arch of the run is a cell keyed by its kernel, arch variant (arch and --mmu), pressure
-profile and duration. run.json files written before it recorded the kernel's source take it
-from the build's metadata in the build cache when that build is still there, else the source
-is 'unknown'; their console and kernel logs are found by the results directory's layout.
+Each arch (or remote target) of the run is a cell keyed by its kernel, arch variant (arch
+and --mmu), pressure profile and duration; a target that never said what it is stays out.
+run.json files written before it recorded the kernel's source take it from the build's
+metadata in the build cache when that build is still there, else the source is 'unknown';
+their console and kernel logs are found by the results directory's layout.
 """
 
 import json
@@ -13,6 +14,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from lab.arch import ARCHES
 from lab.arch.variants import variant_for
 from lab.errors import InfraError, UsageError
 from lab.history.model import (
@@ -86,20 +88,44 @@ def read_run(run_dir: Path, summary: dict, records: list[dict]) -> RunRecord:
         host=summary.get("host", ""),
         lab=summary.get("lab", ""),
     )
-    arches = {entry["arch"]: entry for entry in summary["arches"]}
-    strays = sorted({r["arch"] for r in records} - set(arches))
+    entries = [entry for entry in summary["arches"] if entry["arch"] in ARCHES]
+    silent = len(entries) < len(summary["arches"])  # its records' arch is unknown too
+    records = [r for r in records if r["arch"] in ARCHES or not silent]
+    strays = sorted({r["arch"] for r in records} - {entry["arch"] for entry in entries})
     if strays:
         raise UsageError(
             f"{run_dir}/results.json has records of arches run.json does not "
             f"list: {', '.join(strays)}"
         )
     cells, results = [], []
-    for arch, entry in arches.items():
-        own = [r for r in records if r["arch"] == arch]
+    for entry in entries:
+        own = [r for r in records if belongs(r, entry)]
         cell = read_cell(run_dir, run.run_id, summary, entry, own)
+        if any(other.key == cell.key for other in cells):
+            raise UsageError(
+                f"{run_dir}: two of its targets are the cell {cell.key}: give the "
+                "machines different host names"
+            )
         cells.append(cell)
         results += read_results(cell, entry, own)
     return RunRecord(run, tuple(cells), tuple(results))
+
+
+def target_of(entry: dict) -> str:
+    """The remote target an entry of run.json ran on, as given ('' for a lab guest)."""
+    return entry.get("target", "").partition(" ")[0]
+
+
+def part_of(record: dict) -> str | None:
+    """The target a record names (None: written before records named it)."""
+    return record.get("target")
+
+
+def belongs(record: dict, entry: dict) -> bool:
+    """Whether a record is of an entry: the same arch and, when the record names its target
+    (several targets of one arch in a run), the same target."""
+    part = part_of(record)
+    return record["arch"] == entry["arch"] and (part is None or part == target_of(entry))
 
 
 def run_times(run_id: str, summary: dict) -> tuple[str, str]:

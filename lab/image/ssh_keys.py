@@ -70,9 +70,11 @@ def host_public_key(arch: ArchProfile) -> str:
     )
 
 
-def write_known_hosts(arch: ArchProfile, port: int, path: Path) -> Path:
-    """A known_hosts file that trusts `arch`'s host key at [127.0.0.1]:`port` only."""
-    path.write_text(f"[{GUEST_HOST}]:{port} {host_public_key(arch)}\n")
+def write_known_hosts(arch: ArchProfile, port: int, path: Path, host: str = GUEST_HOST) -> Path:
+    """A known_hosts file that trusts `arch`'s host key at [127.0.0.1]:`port` (or `host`)
+    only."""
+    name = host if port == 22 else f"[{host}]:{port}"
+    path.write_text(f"{name} {host_public_key(arch)}\n")
     return path
 
 

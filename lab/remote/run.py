@@ -7,7 +7,7 @@ the remaining programs are infra.
 """
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import paramiko
@@ -27,7 +27,8 @@ from lab.suites.knobs import Knobs
 from lab.suites.layout import TargetPaths
 from lab.transport.base import TransportLost
 from lab.transport.kmsg import KmsgCursor
-from lab.transport.ssh import SshOptions, SshTransport, connect, upload
+from lab.transport.ssh import SshLink, SshTransport, connect, upload
+from lab.transport.ssh_config import SshOptions
 from lab.transport.url import TargetUrl
 
 UNKNOWN_ARCH = "unknown"  # a target that never said what it is
@@ -44,6 +45,12 @@ class RemoteTarget:
     tmpfs: str = "/dev/shm"
     ext4: str = ""
     kernel_build: str = ""  # a lab build or a kernel build dir for the lab's modules
+    name: str = ""  # among several targets of a run: its folder is <arch>-<name>
+
+    def folder(self, arch: ArchProfile) -> str:
+        """Its folder in the run directory: the arch's name, as for a guest, or
+        <arch>-<name> when the run has several targets."""
+        return f"{arch.name}-{self.name}" if self.name else arch.name
 
     def paths(self) -> TargetPaths:
         return TargetPaths(
@@ -60,14 +67,15 @@ class Session:
     def __init__(self, target: RemoteTarget):
         self.target = target
         self.cursor = KmsgCursor()
-        self.client: paramiko.SSHClient | None = None
+        self.link: SshLink | None = None
         self.transport: SshTransport | None = None
         self.reconnects = 0
 
     def connect(self) -> paramiko.SSHClient:
+        """A new connection (the old one closed), its client."""
         self.close()
-        self.client = connect(self.target.url, self.target.ssh)
-        return self.client
+        self.link = connect(self.target.url, self.target.ssh)
+        return self.link.client
 
     def open(self) -> SshTransport:
         """The agent, reconnecting if the last program lost it (once per run)."""
@@ -81,10 +89,10 @@ class Session:
             self.reconnects += 1
             note(f"{self.target.url}: reconnecting")
             self.connect()
-        elif self.client is None:
+        elif self.link is None:
             self.connect()
         self.transport = SshTransport(
-            self.target.url, self.client, self.target.paths(), self.cursor
+            self.target.url, self.link.client, self.target.paths(), self.cursor
         )
         self.transport.start()
         return self.transport
@@ -92,8 +100,8 @@ class Session:
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
-        if self.client is not None:
-            self.client.close()
+        if self.link is not None:
+            self.link.close()
         self.transport = None
 
 
@@ -168,6 +176,7 @@ def run_target(
     pending = [p for s in request.suites for p in s.programs]
     try:
         client = session.connect()
+        note(f"{target.url}: connected to {session.link.route()}")
         identity = read_identity(client, target.url)
         arch = target_arch(identity, target.url)
         if arch not in request.arches:
@@ -178,7 +187,7 @@ def run_target(
         modules = target_modules(target.kernel_build, arch, identity.release)
         pending, outcome.records = runnable(arch, request.suites, modules)
         upload_payload(client, target, arch, identity.release, pending, modules)
-        arch_dir = run_dir / arch.name
+        arch_dir = run_dir / target.folder(arch)
         arch_dir.mkdir()
         kernel_log = arch_dir / "kernel.log"
         outcome.kernel_log = str(kernel_log.relative_to(run_dir))
@@ -187,7 +196,7 @@ def run_target(
         for program in programs:
             records = run_one(session, arch, program, request.knobs, arch_dir, kernel_log)
             outcome.records += records
-            saved(outcome)
+            saved(marked(outcome, target))
             note(f"{target.url}: {program.suite}/{program.name}: {verdict_line(records)}")
         unload_modules(session, programs)
     except InfraError as e:
@@ -195,6 +204,12 @@ def run_target(
         outcome.records += [infra_record(outcome.arch, p, f"{e.kind}: {e}") for p in pending]
     finally:
         session.close()
+    return marked(outcome, target)
+
+
+def marked(outcome: ArchRun, target: RemoteTarget) -> ArchRun:
+    """The outcome with each record naming the target it ran on."""
+    outcome.records = [replace(r, target=str(target.url)) for r in outcome.records]
     return outcome
 
 

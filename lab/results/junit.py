@@ -1,4 +1,5 @@
-"""JUnit XML for CI: one <testsuite> per (arch, suite), one <testcase> per record."""
+"""JUnit XML for CI: one <testsuite> per (arch, suite) and remote target, one <testcase> per
+record."""
 
 from __future__ import annotations
 
@@ -19,9 +20,14 @@ def _text(value: str) -> str:
     return _NOT_XML.sub(lambda char: f"\\x{ord(char.group()):02x}", value)
 
 
+def _group(record: CaseRecord) -> str:
+    """'x86_64.smoke', or 'x86_64.smoke (ssh://cell-blade)' for a remote target's record."""
+    target = f" ({record.target})" if record.target else ""
+    return f"{record.arch}.{record.suite}{target}"
+
+
 def _testcase(record: CaseRecord) -> ET.Element:
-    classname = f"{record.arch}.{record.suite}"
-    case = ET.Element("testcase", classname=classname, name=_text(record.case))
+    case = ET.Element("testcase", classname=_group(record), name=_text(record.case))
     case.set("time", f"{record.duration_s:.3f}")
     outcome = {"fail": "failure", "skip": "skipped", "infra": "error"}.get(record.state)
     if outcome is not None:
@@ -51,12 +57,12 @@ def _junit_tree(
     records = list(records)
     groups: dict[tuple[str, str], list[CaseRecord]] = {}
     for record in records:
-        groups.setdefault((record.arch, record.suite), []).append(record)
+        groups.setdefault((record.arch, _group(record)), []).append(record)
     arches = {arch for arch, _ in groups}
     root = ET.Element("testsuites", name="faultlab")
     _counts(root, records)
-    for (arch, suite), members in groups.items():
-        element = ET.SubElement(root, "testsuite", name=f"{arch}.{suite}")
+    for (arch, name), members in groups.items():
+        element = ET.SubElement(root, "testsuite", name=_text(name))
         _counts(element, members)
         own = {
             name.removeprefix(f"{arch}."): value

@@ -19,7 +19,8 @@ class CaseRecord:
     """The outcome of one case of one suite on one arch.
 
     state is "fail" for failed and crashed cases and kernel problems, and
-    "infra" when the lab itself could not run the case (build, boot, agent).
+    "infra" when the lab itself could not run the case (build, boot, agent). A run on
+    several targets of one arch tells their records apart by `target`.
     """
 
     arch: str
@@ -29,6 +30,7 @@ class CaseRecord:
     duration_s: float
     message: str  # one line: why it failed, was skipped or could not run
     details: str  # diagnostics, kernel reports, logs
+    target: str = ""  # the remote target it ran on, as given (ssh://...); '' for a lab guest
 
     def __post_init__(self) -> None:
         if self.state not in STATES:
@@ -50,9 +52,11 @@ def write_results_json(
     records: Iterable[CaseRecord], path: Path, status: RunStatus = COMPLETE
 ) -> None:
     """Replace `path` whole with {"records": [...], "complete": ..., "interrupted": ...},
-    one object per record, in order."""
+    one object per record, in order ("target" only in a remote target's records)."""
     data = {
-        "records": [asdict(record) for record in records],
+        "records": [
+            {k: v for k, v in asdict(record).items() if k != "target" or v} for record in records
+        ],
         "complete": status.complete,
         "interrupted": status.interrupted,
     }

@@ -1,9 +1,11 @@
 """`lab run`: build, boot and run suites on each arch; write results/<run id>/."""
 
 import contextlib
+import copy
 import json
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -292,49 +294,99 @@ def write_reports(
 Part = Callable[[Path, Saver], ArchRun]  # an arch of a run, or a remote target
 
 
-def run_lab(request: RunRequest, run_dir: Path, parts: Sequence[Part] = ()) -> list[ArchRun]:
-    """Run every arch (or the given parts, e.g. a remote target) into `run_dir`, writing the
-    reports after every program, so a run that is interrupted, by a signal or a power cut,
-    keeps every program it finished ("complete": false in run.json; "interrupted" names the
-    signal when there was time to say it)."""
-    note(f"seed {request.knobs.seed} (`lab run --seed {request.knobs.seed}` repeats this run)")
-    if request.knobs.module_params:
-        note("module parameters: " + " ".join(map(str, request.knobs.module_params)))
-    started, start = time.strftime("%Y-%m-%dT%H:%M:%S"), time.monotonic()
-    runs: list[ArchRun] = []
-    current: list[ArchRun] = []  # the part running now, as far as it got
+class Reports:
+    """The reports of a run whose parts save their progress from their own threads: one
+    writer at a time, each part's last saved outcome (a copy) in its place, the parts in
+    the order given; once the run is over (or interrupted), late saves change nothing."""
 
-    def save(outcome: ArchRun, complete: bool = False, interrupted: str = "") -> None:
-        current[:] = [outcome]
+    def __init__(self, run_dir: Path, request: RunRequest, parts: int):
+        self.run_dir, self.request = run_dir, request
+        self.started, self.start = time.strftime("%Y-%m-%dT%H:%M:%S"), time.monotonic()
+        self.outcomes: list[ArchRun | None] = [None] * parts
+        self.lock = threading.Lock()
+        self.closed = False
+
+    def saver(self, index: int) -> Saver:
+        """The Saver of part `index`."""
+        return partial(self.save, index)
+
+    def save(self, index: int, outcome: ArchRun) -> None:
+        snapshot = copy.deepcopy(outcome)  # the part goes on changing its own
+        with self.lock:
+            if not self.closed:
+                self.outcomes[index] = snapshot
+                self._write(False)
+
+    def finish(self, complete: bool, interrupted: str = "") -> None:
+        """The last reports: whole, incomplete, or naming what interrupted the run."""
+        with self.lock:
+            self._write(complete, interrupted)
+            self.closed = True
+
+    def _write(self, complete: bool, interrupted: str = "") -> None:
         write_reports(
-            run_dir,
-            request,
-            [*runs, *current],
-            started,
-            time.monotonic() - start,
+            self.run_dir,
+            self.request,
+            [o for o in self.outcomes if o is not None],
+            self.started,
+            time.monotonic() - self.start,
             complete,
             interrupted,
         )
 
+
+def run_lab(
+    request: RunRequest, run_dir: Path, parts: Sequence[Part] = (), at_once: bool = False
+) -> list[ArchRun]:
+    """Run every arch (or the given parts, e.g. remote targets; `at_once`: each in a thread
+    of its own) into `run_dir`, writing the reports after every program, so a run that is
+    interrupted, by a signal or a power cut, keeps every program it finished ("complete":
+    false in run.json; "interrupted" names the signal when there was time to say it)."""
+    note(f"seed {request.knobs.seed} (`lab run --seed {request.knobs.seed}` repeats this run)")
+    if request.knobs.module_params:
+        note("module parameters: " + " ".join(map(str, request.knobs.module_params)))
+    parts = list(parts) or [partial(run_arch, request, arch) for arch in request.arches]
+    reports = Reports(run_dir, request, len(parts))
     try:
-        for part in parts or [partial(run_arch, request, arch) for arch in request.arches]:
-            current.clear()
-            runs.append(part(run_dir, save))
-            current.clear()
-            write_reports(run_dir, request, runs, started, time.monotonic() - start, False)
+        if at_once and len(parts) > 1:
+            runs = run_at_once(parts, run_dir, reports)
+        else:
+            runs = []
+            for index, part in enumerate(parts):
+                runs.append(part(run_dir, reports.saver(index)))
+                reports.save(index, runs[-1])
     except BaseException as e:
-        write_reports(
-            run_dir,
-            request,
-            [*runs, *current],
-            started,
-            time.monotonic() - start,
-            False,
-            interruption(e),
-        )
+        reports.finish(False, interruption(e))
         raise
-    write_reports(run_dir, request, runs, started, time.monotonic() - start, True)
+    reports.finish(True)
     return runs
+
+
+def run_at_once(parts: list[Part], run_dir: Path, reports: Reports) -> list[ArchRun]:
+    """Each part in a thread of its own; their outcomes in the parts' order. A part that
+    raises does not stop the others: the first error is raised once all have ended.
+    (Daemon threads: a signal ends the run without waiting for them.)"""
+    done: list[ArchRun | BaseException | None] = [None] * len(parts)
+
+    def run(index: int) -> None:
+        try:
+            done[index] = parts[index](run_dir, reports.saver(index))
+            reports.save(index, done[index])
+        except BaseException as e:  # handed to the main thread
+            done[index] = e
+
+    threads = [
+        threading.Thread(target=run, args=(i,), name=f"part-{i}", daemon=True)
+        for i in range(len(parts))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for outcome in done:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return [outcome for outcome in done if isinstance(outcome, ArchRun)]
 
 
 def interruption(error: BaseException) -> str:

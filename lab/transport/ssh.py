@@ -1,90 +1,141 @@
 """The `ssh` transport: the lab's agent on a remote target, spoken to over one SSH channel.
 
-The connection checks the target's host key against known_hosts (never adds one) and logs in
-with a key: a key file, or the user's SSH agent and default keys. Files go up through `cat`
+The connection goes the way the ssh config says (lab/transport/ssh_config.py: through jump
+hosts or a ProxyCommand), checks every hop's host key against known_hosts (never adds one)
+and logs in to each with a key (lab/transport/ssh_auth.py). Files go up through `cat`
 over an exec channel (dropbear guests have no SFTP). The agent runs as `agent --stdio`; when
 the connection drops it kills the command it runs, so nothing of a run outlives it.
 """
 
+import logging
 import shlex
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import paramiko
+from fabric import Connection
+from paramiko.auth_strategy import AuthFailure
 
 from lab.suites.layout import TargetPaths
 from lab.transport.agent import AgentClient, AgentGone, CommandResult, Hello
 from lab.transport.base import HANG_GRACE_S, TransportLost
 from lab.transport.kmsg import KmsgCursor
+from lab.transport.ssh_auth import login_keys
+from lab.transport.ssh_config import (
+    SshOptions,
+    describe,
+    hop_name,
+    jump_hosts,
+    key_files,
+    known_hosts_files,
+    proxy_command,
+    target_connection,
+)
 from lab.transport.url import TargetUrl
 
-DEFAULT_KNOWN_HOSTS = Path("~/.ssh/known_hosts")
 COMMAND_TIMEOUT_S = 600.0
+# paramiko logs what it also raises (a refused channel, a failed login): the lab says it once.
+logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
 
-@dataclass(frozen=True)
-class SshOptions:
-    """How to log in: a key file (None: the SSH agent and default keys) and known_hosts."""
+@dataclass
+class SshLink:
+    """An open SSH connection to a target, and the jump hosts it goes through."""
 
-    key_file: Path | None = None
-    known_hosts: Path | None = None
-    connect_timeout_s: float = 20.0
+    url: TargetUrl
+    connection: Connection
 
-    def known_hosts_file(self) -> Path:
-        return (self.known_hosts or DEFAULT_KNOWN_HOSTS).expanduser()
+    @property
+    def client(self) -> paramiko.SSHClient:
+        return self.connection.client
+
+    def route(self) -> str:
+        return describe(self.connection)
+
+    def close(self) -> None:
+        """Close the target's connection, then its jump hosts' (the last hop first)."""
+        for hop in [self.connection, *reversed(jump_hosts(self.connection))]:
+            hop.client.close()
 
 
-def connect(url: TargetUrl, options: SshOptions) -> paramiko.SSHClient:
-    """A logged-in client, or TransportLost saying why not (unknown or changed host key,
-    refused key, unreachable host)."""
-    known = options.known_hosts_file()
-    if not known.is_file():
-        raise TransportLost(
-            f"{url}: no known_hosts file {known}; check the target's host key "
-            f"and add it (ssh-keyscan -p {url.port} {url.host} >> {known})"
-        )
-    client = paramiko.SSHClient()
-    client.load_host_keys(str(known))
-    client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    key = options.key_file.expanduser() if options.key_file else None
-    if key and not key.is_file():
-        raise TransportLost(f"{url}: key file {key} not found")
-    timeout = options.connect_timeout_s
+def connect(url: TargetUrl, options: SshOptions) -> SshLink:
+    """A logged-in connection over the route the ssh config gives (each jump host in turn),
+    or TransportLost saying why not and where (unknown or changed host key, refused key,
+    unreachable host, a jump host that refuses or cannot reach the next hop)."""
+    connection = target_connection(url, options)
+    hops = jump_hosts(connection)
+    link = SshLink(url, connection)
     try:
-        client.connect(
-            url.host,
-            url.port,
-            url.user,
-            key_filename=str(key) if key else None,
-            allow_agent=key is None,
-            look_for_keys=key is None,
-            timeout=timeout,
-            banner_timeout=timeout,
-            auth_timeout=timeout,
-        )
-    except paramiko.BadHostKeyException as e:
-        client.close()
+        for index, hop in enumerate(hops):
+            open_hop(hop, options, f"{url}: jump host {hop_name(hop)}", hops[index - 1 : index])
+        open_hop(connection, options, str(url), hops[-1:])
+    except BaseException:
+        link.close()
+        raise
+    return link
+
+
+def open_hop(hop: Connection, options: SshOptions, where: str, jump: list[Connection]) -> None:
+    """Open one hop (its jump host, if any, already open), with the lab's rules: its host key
+    from known_hosts, a key login."""
+    known = [path for path in known_hosts_files(hop, options) if path.is_file()]
+    hint = keyscan_hint(hop, jump, known or known_hosts_files(hop, options))
+    if not known:
         raise TransportLost(
-            f"{url}: host key {e.key.get_name()} {e.key.fingerprint} does not "
-            f"match the one in {known}: refusing to connect"
+            f"{where}: no known_hosts file {known_hosts_files(hop, options)[0]}; check the "
+            f"host key and add it ({hint})"
+        )
+    for path in known:
+        hop.client.load_host_keys(str(path))
+    for key in key_files(hop, options):
+        if not key.is_file():
+            raise TransportLost(f"{where}: key file {key} not found")
+    known_names = ", ".join(map(str, known))
+    try:
+        hop.open()
+    except paramiko.BadHostKeyException as e:
+        raise TransportLost(
+            f"{where}: host key {e.key.get_name()} {e.key.fingerprint} does not "
+            f"match the one in {known_names}: refusing to connect"
         ) from e
     except paramiko.AuthenticationException as e:
-        client.close()
-        how = f"key {key}" if key else "the SSH agent's and the default keys"
-        raise TransportLost(f"{url}: login as {url.user} refused with {how} ({e})") from e
+        how = login_keys(hop.ssh_config, options.key_file)
+        raise TransportLost(
+            f"{where}: login as {hop.user} refused with {how} ({refusal(e)})"
+        ) from e
+    except paramiko.ChannelException as e:
+        raise TransportLost(
+            f"{where}: the jump host {hop_name(jump[0])} cannot reach "
+            f"{hop.host}:{hop.port}: {e.text}"
+        ) from e
     except paramiko.SSHException as e:
-        client.close()
         if "not found in known_hosts" in str(e):
             raise TransportLost(
-                f"{url}: host key not in {known}; check it and add it "
-                f"(ssh-keyscan -p {url.port} {url.host} >> {known})"
+                f"{where}: host key not in {known_names}; check it and add it ({hint})"
             ) from e
-        raise TransportLost(f"{url}: SSH failed: {e}") from e
+        through = f" (through `{proxy_command(hop)}`)" if proxy_command(hop) else ""
+        raise TransportLost(f"{where}: SSH failed{through}: {e}") from e
     except OSError as e:
-        client.close()
-        raise TransportLost(f"{url}: cannot connect: {e}") from e
-    return client
+        raise TransportLost(f"{where}: cannot connect: {e}") from e
+
+
+def refusal(error: paramiko.AuthenticationException) -> str:
+    """Why a login failed, in a line: what each key got, or that there was none to try."""
+    if not isinstance(error, AuthFailure):
+        return str(error)
+    why = [str(attempt.result) for attempt in error.result]
+    return "; ".join(dict.fromkeys(why)) or "no key to try"
+
+
+def keyscan_hint(hop: Connection, jump: list[Connection], known: list[Path]) -> str:
+    """How to fetch a hop's host key: ssh-keyscan, where it can reach the hop."""
+    scan = f"ssh-keyscan -p {hop.port} {hop.host}"
+    if jump:
+        return f"{scan} on the jump host {hop_name(jump[0])}, its line added to {known[0]}"
+    if proxy_command(hop):
+        return f"{scan} where the ProxyCommand reaches it, its line added to {known[0]}"
+    return f"{scan} >> {known[0]}"
 
 
 @dataclass(frozen=True)

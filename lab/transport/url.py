@@ -1,6 +1,6 @@
-"""`ssh://user@host[:port]`: where a remote target is."""
+"""`ssh://[user@]host[:port]`: where a remote target is. The host may be a Host alias of the
+ssh config; a user or port left out comes from there (lab/transport/ssh_config.py)."""
 
-import getpass
 import re
 from dataclasses import dataclass
 
@@ -14,24 +14,26 @@ TARGET_RE = re.compile(
 
 @dataclass(frozen=True)
 class TargetUrl:
-    """A remote target's SSH address."""
+    """A remote target's SSH address as given: '' and 0 for a user and port left out."""
 
     user: str
     host: str
-    port: int = 22
+    port: int = 0
 
     def __str__(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        port = "" if self.port == 22 else f":{self.port}"
-        return f"ssh://{self.user}@{host}{port}"
+        user = f"{self.user}@" if self.user else ""
+        port = f":{self.port}" if self.port else ""
+        return f"ssh://{user}{host}{port}"
 
 
 def parse_target(text: str) -> TargetUrl:
-    """'ssh://root@cell-blade:2222' as a TargetUrl; the user defaults to the local user."""
+    """'ssh://root@cell-blade:2222' as a TargetUrl; 'ssh://cell-blade' leaves the user and
+    port to the ssh config (else the local user and 22)."""
     match = TARGET_RE.fullmatch(text.strip())
     if not match:
-        raise UsageError(f"bad target {text!r}: use ssh://user@host[:port]")
-    port = int(match["port"] or 22)
-    if not 0 < port < 65536:
+        raise UsageError(f"bad target {text!r}: use ssh://[user@]host[:port]")
+    port = int(match["port"] or 0)
+    if match["port"] and not 0 < port < 65536:
         raise UsageError(f"bad target {text!r}: port {port} is not 1-65535")
-    return TargetUrl(match["user"] or getpass.getuser(), match["host"].strip("[]"), port)
+    return TargetUrl(match["user"] or "", match["host"].strip("[]"), port)

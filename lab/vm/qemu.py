@@ -15,8 +15,10 @@ from qemu.qmp.legacy import QEMUMonitorProtocol
 from lab.arch import ArchProfile
 from lab.errors import UsageError
 from lab.kernel.toolchain import require
+from lab.vm.link import PrivateLink
 
 PR_SET_PDEATHSIG = 1
+USER_NET_MAC = "52:54:00:12:34:56"  # QEMU's first NIC's MAC: the user-networking NIC
 # A QEMU that dies during power-off makes qemu.qmp log a connection error: expected, not news.
 logging.getLogger("qemu.qmp").setLevel(logging.CRITICAL)
 
@@ -36,7 +38,8 @@ class MachineSpec:
     drives: tuple[Path, ...] = ()  # raw virtio disks: /dev/vda, /dev/vdb, ...
     scratch_ext4_mb: int = 64  # a fresh ext4 disk per boot, mounted at /mnt/ext4; 0: none
     swap_disk_mb: int = 0  # a fresh raw disk per boot for swap; 0: none
-    ssh_port: int = 0  # host port forwarded to the guest's port 22 (127.0.0.1 only); 0: no NIC
+    ssh_port: int = 0  # host port forwarded to the guest's port 22 (127.0.0.1 only); 0: none
+    link: PrivateLink | None = None  # a private link to another guest (lab/vm/link.py)
 
     def cmdline(self) -> str:
         """The kernel command line."""
@@ -87,7 +90,7 @@ def qemu_argv(spec: MachineSpec, sockets: Sockets) -> list[str]:
         "none",
         "-vga",
         "none",
-        *nic_argv(spec.ssh_port),
+        *nic_argv(spec.ssh_port, spec.link),
         "-monitor",
         "none",
         "-serial",
@@ -115,18 +118,23 @@ def qemu_argv(spec: MachineSpec, sockets: Sockets) -> list[str]:
     return [*argv, *arch.qemu_extra]
 
 
-def nic_argv(ssh_port: int) -> list[str]:
+def nic_argv(ssh_port: int, link: PrivateLink | None = None) -> list[str]:
     """No NIC; or, with an SSH port, user networking cut off from the outside
-    (restrict=on) with the host's 127.0.0.1:<ssh_port> forwarded to the guest's port 22."""
-    if not ssh_port:
+    (restrict=on) with the host's 127.0.0.1:<ssh_port> forwarded to the guest's port 22
+    (its NIC has QEMU's usual MAC, USER_NET_MAC); and a private link's NIC, if any."""
+    if not ssh_port and link is None:
         return ["-nic", "none"]
+    argv = [] if link is None else link.qemu_argv()
+    if not ssh_port:
+        return argv
     if not 0 < ssh_port < 65536:
         raise UsageError(f"SSH port {ssh_port} is not a TCP port")
     return [
         "-netdev",
         f"user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{ssh_port}-:22",
         "-device",
-        "virtio-net-pci,netdev=net0",
+        f"virtio-net-pci,netdev=net0,mac={USER_NET_MAC}",
+        *argv,
     ]
 
 
