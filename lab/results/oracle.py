@@ -179,10 +179,14 @@ class _Rule:
     kind: ProblemKind
     pattern: re.Pattern[str]
     title: _Title
+    # Kinds of follow-up headers that belong to its report (besides _ABSORBS of its kind).
+    absorbs: frozenset[ProblemKind] = frozenset()
 
 
-def _rule(kind: ProblemKind, regex: str, title: _Title) -> _Rule:
-    return _Rule(kind, re.compile(r"^\s*" + regex), title)
+def _rule(
+    kind: ProblemKind, regex: str, title: _Title, absorbs: frozenset[ProblemKind] = frozenset()
+) -> _Rule:
+    return _Rule(kind, re.compile(r"^\s*" + regex), title, absorbs)
 
 
 def _fixed(base: str) -> _Title:
@@ -232,6 +236,20 @@ _RULES = (
         _sanitizer,
     ),
     _rule(_K.BUG, r"kernel BUG at (?P<file>[^:\s]+)", _kernel_bug),
+    # DEBUG_LIST: the message comes first, then the WARNING (or kernel BUG) of its check.
+    _rule(
+        _K.BUG,
+        r"list_(?:add|del) corruption",
+        _in_func("BUG: corrupted list"),
+        absorbs=frozenset({_K.WARNING, _K.BUG, _K.OOPS}),
+    ),
+    # PAGE_POISONING (page_poison=1): a freed page was written to; found when it is
+    # allocated again, so no function of the report is the culprit.
+    _rule(
+        _K.BUG,
+        r"pagealloc: (?P<what>memory corruption|single bit error)",
+        _fixed("BUG: pagealloc: {what}"),
+    ),
     _rule(
         _K.WARNING,
         r"WARNING: (?:CPU: \d+ PID: \d+ )?at (?P<file>[^\s:]+)\S*(?: (?P<sym>\S+))?",
@@ -286,6 +304,9 @@ _NOT_GUILTY = frozenset({
     "rcu_dump_cpu_stacks", "print_cpu_stall", "check_cpu_stall", "rcu_sched_clock_irq",
     "update_process_times", "tick_sched_handle", "tick_sched_timer", "__hrtimer_run_queues",
     "hrtimer_interrupt", "watchdog_timer_fn",
+    # DEBUG_LIST's checks (6.1, and 6.6+): the caller passed the corrupted list
+    "__list_add_valid", "__list_del_entry_valid", "__list_add_valid_or_report",
+    "__list_del_entry_valid_or_report",
 })
 # fmt: on
 _NOT_GUILTY_PREFIXES = ("__asan_", "__kasan_", "kasan_", "__sanitizer_", "__ubsan_")
@@ -297,7 +318,8 @@ def _guilty(texts: list[str]) -> str | None:
     """The function to blame: the kernel-mode PC, else the first reliable frame."""
     for text in texts:
         for pattern in _PC:
-            if (pc := pattern.search(text)) and (func := _function(pc[1])):
+            pc = pattern.search(text)
+            if pc and (func := _function(pc[1])) and func not in _NOT_GUILTY:
                 return func
     in_trace = False
     for text in texts:
@@ -326,9 +348,18 @@ def _header(text: str) -> tuple[_Rule, re.Match[str]] | None:
     return None
 
 
-def _block_end(lines: list[KernelLine], start: int, header: int, kind: ProblemKind) -> int:
+def _closing_ruler(lines: list[KernelLine], start: int, header: int) -> bool:
+    """True if a ruler before the header is closed by another one (KASAN, KFENCE), not only
+    an opening one (lockdep's reports end with their stack backtrace)."""
+    if _RULER.match(lines[start].text) is None:
+        return False
+    return any(_RULER.match(line.text) for line in lines[header + 1 : start + _MAX_LINES])
+
+
+def _block_end(lines: list[KernelLine], start: int, header: int, rule: _Rule) -> int:
     """Index just past the report that starts at `start` with its header at `header`."""
-    boxed = _RULER.match(lines[start].text) is not None
+    boxed = _closing_ruler(lines, start, header)
+    absorbs = _ABSORBS.get(rule.kind, set()) | rule.absorbs
     in_trace = False
     end = header + 1
     while end < len(lines) and end - start < _MAX_LINES:
@@ -338,7 +369,7 @@ def _block_end(lines: list[KernelLine], start: int, header: int, kind: ProblemKi
         if _gap(previous, line) > _MAX_GAP_S or _CUT_HERE.match(line.text):
             return end
         found = _header(line.text)
-        if found and found[0].kind not in _ABSORBS.get(kind, set()):
+        if found and found[0].kind not in absorbs:
             return end
         if _CALL_TRACE.match(line.text):
             in_trace = True
@@ -361,7 +392,7 @@ def find_problems(lines: list[KernelLine], allowlist: Allowlist) -> list[Problem
         rule, match = found
         opener = lines[index - 1].text if index else ""
         start = index - 1 if _CUT_HERE.match(opener) or _RULER.match(opener) else index
-        end = _block_end(lines, start, index, rule.kind)
+        end = _block_end(lines, start, index, rule)
         texts = [line.text for line in lines[start:end]]
         title = rule.title(match, _guilty(texts[index - start :]))
         problems.append(Problem(rule.kind, title, "\n".join(texts), start))

@@ -54,6 +54,7 @@ class ArchRun:
     series: str = ""
     patches_hash: str = ""
     config_hash: str = ""
+    flavour: str = ""  # the kernel's config flavour ('' before run.json kept it: tiny)
     build_log: str = ""
     boot_s: list[float] = field(default_factory=list)
     console_logs: list[str] = field(default_factory=list)  # one per boot
@@ -107,6 +108,7 @@ def run_arch(request: RunRequest, arch: ArchProfile, run_dir: Path) -> ArchRun:
         outcome.build_id, outcome.release = build.id, build.release
         outcome.source, outcome.series = build.source, build.series
         outcome.patches_hash, outcome.config_hash = build.patches_hash, build.config_hash
+        outcome.flavour = build.metadata.get("flavour", "tiny")
         outcome.build_log = str(build.dir / "build.log")
         suites, outcome.records = buildable_suites(arch, request.suites, build)
         machine = lab_machine(build, suites, request.guest)
@@ -143,7 +145,14 @@ def run_arch(request: RunRequest, arch: ArchProfile, run_dir: Path) -> ArchRun:
             note(f"{arch.name}: running {program.suite}/{program.name}")
             try:
                 result: ProgramOutcome = run_program(
-                    guest, arch, program, request.knobs, arch_dir, kernel_log, profile
+                    guest,
+                    arch,
+                    program,
+                    request.knobs,
+                    arch_dir,
+                    kernel_log,
+                    profile,
+                    machine.timeout_factor,
                 )
             except InfraError as e:  # its setup or sysctls: the other programs still run
                 outcome.records.append(infra_record(arch.name, program, f"{e.kind}: {e}"))
