@@ -106,6 +106,8 @@ def test_a_kernels_boot_options_reach_its_guests_command_line(tmp_path):
     machine = lab_machine(KernelBuild(tmp_path, metadata), [], GuestOptions(accel="tcg"))
     assert machine.spec.cmdline().endswith(" page_poison=1 kasan_multi_shot")
     assert machine.timeout_factor == 3.0
+    assert machine.spec.boot_deadline_s == 3 * get_arch("x86_64").boot_timeout_s
     older = {k: v for k, v in metadata.items() if k not in ("cmdline", "timeout_factor")}
     machine = lab_machine(KernelBuild(tmp_path, older), [], GuestOptions(accel="tcg"))
     assert "page_poison" not in machine.spec.cmdline() and machine.timeout_factor == 1.0
+    assert machine.spec.boot_deadline_s == get_arch("x86_64").boot_timeout_s

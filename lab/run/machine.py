@@ -54,6 +54,7 @@ def lab_machine(build: KernelBuild, suites: Sequence[Suite], options: GuestOptio
         accel=choose_accel(arch, options.accel),
         mmu=options.mmu,
         cmdline_extra=build.cmdline,
+        boot_timeout_s=arch.boot_timeout_s * build.timeout_factor,
         ssh_port=free_port() if options.ssh else 0,
     )
     if profile.applies_pressure:
