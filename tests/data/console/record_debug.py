@@ -1,12 +1,13 @@
 """Re-record the debug flavour's kernel reports of this folder from the lab's own guests.
 
-Usage: python tests/data/console/record_debug.py ARCH BUILD_ID [hash]
+Usage: PYTHONPATH=. python tests/data/console/record_debug.py ARCH BUILD_ID [hash]
 BUILD_ID is a debug-flavour build (lab build --flavour debug). The guest boots through
 lab_machine() (so with the flavour's boot options) from the lab's initramfs plus the module
 of provoke/ (built here against the build's object tree), and provokes, one after the other:
-LKDTM READ_AFTER_FREE, WRITE_AFTER_FREE and READ_BUDDY_AFTER_FREE (KASAN, then the
+the module's lockdep (first: the first KASAN report or oops turns lockdep off), LKDTM
+READ_AFTER_FREE, WRITE_AFTER_FREE and READ_BUDDY_AFTER_FREE (KASAN, then the
 DEBUG_PAGEALLOC fault), CORRUPT_LIST_ADD and CORRUPT_LIST_DEL (DEBUG_LIST), and the module's
-kfence, lockdep and (x86_64) ptc (page_table_check). With `hash` (ppc64) the guest runs the
+kfence and (x86_64) ptc (page_table_check). With `hash` (ppc64) the guest runs the
 hash MMU, where KASAN is off: the buddy use-after-frees then fault on DEBUG_PAGEALLOC alone.
 
 It writes NAME.kmsg (raw /dev/kmsg records, boot included) and NAME.console.log (the whole
@@ -60,7 +61,7 @@ def initrd_with(image: Path, ko: Path, work: Path) -> Path:
 def steps(arch: ArchProfile, mmu: str) -> list[list[str]]:
     if mmu == "hash":
         lkdtm = ["READ_BUDDY_AFTER_FREE", "WRITE_BUDDY_AFTER_FREE"]
-        own = ["kfence"]
+        first, own = [], ["kfence"]
     else:
         lkdtm = [
             "READ_AFTER_FREE",
@@ -69,8 +70,13 @@ def steps(arch: ArchProfile, mmu: str) -> list[list[str]]:
             "CORRUPT_LIST_ADD",
             "CORRUPT_LIST_DEL",
         ]
-        own = ["kfence", "lockdep"] + (["ptc"] if arch.name == "x86_64" else [])
-    return [["@write", LKDTM, name] for name in lkdtm] + [["@write", PROVOKE, o] for o in own]
+        # lockdep first: the first KASAN report or oops turns lockdep off for the boot
+        first, own = ["lockdep"], ["kfence"] + (["ptc"] if arch.name == "x86_64" else [])
+    return (
+        [["@write", PROVOKE, o] for o in first]
+        + [["@write", LKDTM, name] for name in lkdtm]
+        + [["@write", PROVOKE, o] for o in own]
+    )
 
 
 def record(arch_name: str, build_id: str, mmu: str, out: Path) -> None:

@@ -7,10 +7,9 @@
  *   lockdep  take two mutexes in both orders (one thread, so no deadlock: lockdep reports
  *            the circular dependency)
  *   kfence   read a kmalloc object after freeing it, once KFENCE guards one
- *   ptc      free a page that a user mapping (remap_pfn_range) still maps: page_table_check
- *            finds its map count nonzero when the page is freed (x86_64 only)
+ *   ptc      map an anonymous page writable at a second user address: page_table_check
+ *            rejects the second writable mapping (x86_64: the arch that has it)
  */
-#include <linux/anon_inodes.h>
 #include <linux/debugfs.h>
 #include <linux/err.h>
 #include <linux/fs.h>
@@ -20,10 +19,12 @@
 #include <linux/mman.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/pgtable.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/version.h>
 
 static DEFINE_MUTEX(lock_a);
 static DEFINE_MUTEX(lock_b);
@@ -65,42 +66,83 @@ static int provoke_kfence(void)
 	return -ETIMEDOUT;
 }
 
-static int ptc_mmap(struct file *file, struct vm_area_struct *vma)
+#ifdef CONFIG_PAGE_TABLE_CHECK
+/* The PTE of a mapped user address (its page tables exist). */
+static pte_t *pte_of(struct mm_struct *mm, unsigned long addr)
 {
-	struct page *page = file->private_data;
+	pgd_t *pgd = pgd_offset(mm, addr);
+	p4d_t *p4d;
+	pud_t *pud;
+	pmd_t *pmd;
 
-	return remap_pfn_range(vma, vma->vm_start, page_to_pfn(page), PAGE_SIZE,
-			       vma->vm_page_prot);
+	if (pgd_none(*pgd))
+		return NULL;
+	p4d = p4d_offset(pgd, addr);
+	if (p4d_none(*p4d))
+		return NULL;
+	pud = pud_offset(p4d, addr);
+	if (pud_none(*pud))
+		return NULL;
+	pmd = pmd_offset(pud, addr);
+	if (pmd_none(*pmd) || pmd_trans_huge(*pmd))
+		return NULL;
+	return pte_offset_kernel(pmd, addr);
 }
 
-static const struct file_operations ptc_fops = {
-	.owner = THIS_MODULE,
-	.mmap = ptc_mmap,
-};
-
+/*
+ * Map the anonymous page of one private mapping writable at a second address too, through
+ * set_pte_at() as the kernel's own code does: page_table_check counts a second writable
+ * mapping of an anonymous page and BUGs before the PTE is written. No lock is held then,
+ * so the task that dies cleans up; the page stays leaked (its check count is off by one).
+ * The second address is the middle page of three whose page table a neighbour's fault
+ * made, and its PTE is none: replacing a PTE would uncount the page it mapped.
+ */
 static int provoke_ptc(void)
 {
-	struct page *page = alloc_page(GFP_KERNEL);
-	unsigned long addr;
-	struct file *file;
+	struct mm_struct *mm = current->mm;
+	unsigned long a, b, target, neighbour;
+	struct vm_area_struct *vma;
+	struct page *page, *other;
+	pte_t *ptep, pte;
 
-	if (!page)
+	a = vm_mmap(NULL, 0, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	b = vm_mmap(NULL, 0, 3 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    0);
+	if (IS_ERR_VALUE(a) || IS_ERR_VALUE(b))
 		return -ENOMEM;
-	file = anon_inode_getfile("faultlab_provoke", &ptc_fops, page, O_RDONLY);
-	if (IS_ERR(file)) {
-		__free_page(page);
-		return PTR_ERR(file);
+	target = b + PAGE_SIZE;
+	/* the neighbour in the same page table: the next page if a PMD starts at target */
+	neighbour = target & ~PMD_MASK ? b : b + 2 * PAGE_SIZE;
+	if (get_user_pages_fast(a, 1, FOLL_WRITE, &page) != 1)
+		return -EFAULT;
+	if (get_user_pages_fast(neighbour, 1, FOLL_WRITE, &other) != 1)
+		return -EFAULT;
+	put_page(other);
+
+	mmap_read_lock(mm);
+	vma = find_vma(mm, target);
+	ptep = pte_of(mm, target);
+	if (!vma || !ptep || !pte_none(*ptep)) {
+		mmap_read_unlock(mm);
+		return -EFAULT;
 	}
-	addr = vm_mmap(file, 0, PAGE_SIZE, PROT_READ, MAP_SHARED, 0);
-	fput(file);
-	if (IS_ERR_VALUE(addr)) {
-		__free_page(page);
-		return (int)addr;
-	}
-	pr_info("faultlab_provoke: freeing a page still mapped at %lx\n", addr);
-	__free_page(page); /* the bug: the PTE at addr still maps it */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+	pte = pte_mkwrite(pte_mkdirty(mk_pte(page, vma->vm_page_prot)), vma);
+#else
+	pte = pte_mkwrite(pte_mkdirty(mk_pte(page, vma->vm_page_prot)));
+#endif
+	mmap_read_unlock(mm);
+	pr_info("faultlab_provoke: mapping the anonymous page at %lx writable at %lx too\n", a,
+		target);
+	set_pte_at(mm, target, ptep, pte); /* the bug */
 	return 0;
 }
+#else
+static int provoke_ptc(void)
+{
+	return -EOPNOTSUPP; /* without page_table_check the second mapping would be real */
+}
+#endif
 
 static ssize_t provoke_write(struct file *file, const char __user *buf, size_t len,
 			     loff_t *pos)
