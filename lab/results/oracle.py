@@ -331,13 +331,21 @@ _NOT_GUILTY = frozenset({
 })
 # fmt: on
 _NOT_GUILTY_PREFIXES = ("__asan_", "__kasan_", "kasan_", "__sanitizer_", "__ubsan_")
+# Memory primitives: their caller handed them the bad address (also when the PC is in one).
+# fmt: off
+_MEM_HELPERS = frozenset({
+    "memset", "__memset", "memcpy", "__memcpy", "memmove", "__memmove", "memcmp", "__memcmp",
+    "memset_orig", "memcpy_orig", "memcpy_erms", "memset_erms", "memcpy_power7",
+})
+# fmt: on
 _MAX_LINES = 200
 _MAX_GAP_S = 1.0
 
 
 def _guilty(texts: list[str], skip: frozenset[str] = frozenset()) -> str | None:
     """The function to blame: the kernel-mode PC, else the first reliable frame; never one
-    of `skip`."""
+    of `skip` nor a memory primitive."""
+    skip = skip | _MEM_HELPERS
     for text in texts:
         for pattern in _PC:
             pc = pattern.search(text)

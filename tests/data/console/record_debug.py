@@ -1,6 +1,6 @@
 """Re-record the debug flavour's kernel reports of this folder from the lab's own guests.
 
-Usage: PYTHONPATH=. python tests/data/console/record_debug.py ARCH BUILD_ID [hash]
+Usage: PYTHONPATH=. python tests/data/console/record_debug.py ARCH BUILD_ID [hash|poison]
 BUILD_ID is a debug-flavour build (lab build --flavour debug). The guest boots through
 lab_machine() (so with the flavour's boot options) from the lab's initramfs plus the module
 of provoke/ (built here against the build's object tree), and provokes, one after the other:
@@ -9,9 +9,12 @@ READ_AFTER_FREE, WRITE_AFTER_FREE and READ_BUDDY_AFTER_FREE (KASAN, then the
 DEBUG_PAGEALLOC fault), CORRUPT_LIST_ADD and CORRUPT_LIST_DEL (DEBUG_LIST), and the module's
 kfence and (x86_64) ptc (page_table_check). With `hash` (ppc64) the guest runs the
 hash MMU, where KASAN is off: the buddy use-after-frees then fault on DEBUG_PAGEALLOC alone.
+With `poison` (ppc64) the hash guest also boots with debug_pagealloc=off, so LKDTM
+WRITE_BUDDY_AFTER_FREE really writes the freed page and page poisoning finds it when LKDTM
+allocates the page again.
 
 It writes NAME.kmsg (raw /dev/kmsg records, boot included) and NAME.console.log (the whole
-console), NAME being ARCH-debug or ppc64-hash-debug.
+console), NAME being ARCH-debug, ppc64-hash-debug or ppc64-poison-debug.
 """
 
 import dataclasses
@@ -58,8 +61,10 @@ def initrd_with(image: Path, ko: Path, work: Path) -> Path:
     return combined
 
 
-def steps(arch: ArchProfile, mmu: str) -> list[list[str]]:
-    if mmu == "hash":
+def steps(arch: ArchProfile, variant: str) -> list[list[str]]:
+    if variant == "poison":
+        return [["@write", LKDTM, "WRITE_BUDDY_AFTER_FREE"]]
+    if variant == "hash":
         lkdtm = ["READ_BUDDY_AFTER_FREE", "WRITE_BUDDY_AFTER_FREE"]
         first, own = [], ["kfence"]
     else:
@@ -79,17 +84,19 @@ def steps(arch: ArchProfile, mmu: str) -> list[list[str]]:
     )
 
 
-def record(arch_name: str, build_id: str, mmu: str, out: Path) -> None:
+def record(arch_name: str, build_id: str, variant: str, out: Path) -> None:
     arch, build = get_arch(arch_name), load_build(build_id)
     work = Path(tempfile.mkdtemp(prefix="faultlab-record-"))
-    machine = lab_machine(build, [], GuestOptions(mmu=mmu))
+    machine = lab_machine(build, [], GuestOptions(mmu="hash" if variant else ""))
     ko = provoke_module(build, arch, work)
     spec = dataclasses.replace(machine.spec, initrd=initrd_with(machine.image.path, ko, work))
-    name = f"{arch_name}-hash-debug" if mmu == "hash" else f"{arch_name}-debug"
+    if variant == "poison":
+        spec = dataclasses.replace(spec, cmdline_extra=(*spec.cmdline_extra, "debug_pagealloc=off"))
+    name = f"{arch_name}-{variant}-debug" if variant else f"{arch_name}-debug"
     kmsg = ""
     with Guest(spec, work, name="rec") as guest:
         guest.run(["/lab/bin/labctl", "insmod", f"/{GUEST_KO}"], timeout_s=60)
-        for argv in steps(arch, mmu):
+        for argv in steps(arch, variant):
             try:
                 result = guest.run(argv, timeout_s=90)
             except GuestCrashed as e:
