@@ -109,7 +109,7 @@ def run_program(
     `timeout_factor`, the slowness of the kernel's flavour (KernelBuild.timeout_factor)."""
     outdir.mkdir(parents=True, exist_ok=True)
     pressure = None
-    argv = program.argv(arch, knobs, guest.paths)
+    argv = program.argv(arch, knobs, guest.paths, timeout_factor)
     timeout_s = program.timeout_for(knobs) * timeout_factor
     try:
         run_setup(guest, program, knobs)
