@@ -16,18 +16,23 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_the_default_matrix_runs_both_debian_kernels_everywhere():
+def test_the_default_matrix_runs_both_debian_kernels_everywhere_and_a_debug_kernel():
     matrix = load_matrix(DEFAULT_MATRIX)
     assert matrix.name == "default"
     assert matrix.history is None
-    assert [c.key for c in matrix.cells] == [
+    tiny = [c for c in matrix.cells if c.flavour == "tiny"]
+    assert [c.key for c in tiny] == [
         f"{kernel}/{variant}/{pressure}"
         for kernel in ("debian-6.1", "debian-6.12")
         for variant in ("x86_64", "ppc64", "ppc64-hash")
         for pressure in ("none", "heavy")
     ]
-    assert {c.suites for c in matrix.cells} == {tuple(all_suites())}
+    assert {c.suites for c in tiny} == {tuple(all_suites())}
     assert {(c.duration_s, c.repeat, c.series) for c in matrix.cells} == {(0, 1, "")}
+    debug = [c for c in matrix.cells if c.flavour == "debug"]
+    assert [c.key for c in debug] == ["debian-6.1-debug/x86_64/none", "debian-6.1-debug/ppc64/none"]
+    assert {c.suites for c in debug} == {("smoke", "fault", "nonlinear", "nopfn")}
+    assert len(matrix.cells) == 14
     hashed = matrix.cell("debian-6.1/ppc64-hash/heavy")
     assert (hashed.arch, hashed.mmu, hashed.variant) == ("ppc64", "hash", "ppc64-hash")
     assert (
@@ -43,6 +48,8 @@ def test_ppc64_and_ppc64_hash_share_one_build():
         BuildSpec("debian-6.1", "", "ppc64"),
         BuildSpec("debian-6.12", "", "x86_64"),
         BuildSpec("debian-6.12", "", "ppc64"),
+        BuildSpec("debian-6.1", "", "x86_64", "debug"),
+        BuildSpec("debian-6.1", "", "ppc64", "debug"),
     )
     assert (
         matrix.cell("debian-6.12/ppc64/none").build
