@@ -346,3 +346,31 @@ def test_kasan_report_ends_at_its_closing_ruler_before_the_pagealloc_fault():
     assert "The buggy address belongs to the physical page:" in kasan.report
     assert fault.report.splitlines()[0].startswith("BUG: unable to handle page fault for address")
     assert "#PF: supervisor read access in kernel mode" in fault.report
+
+
+def test_ppc64_debug_reports_match_x86_64_but_page_table_check():
+    """Big-endian ppc64 radix has KASAN too; only page_table_check is x86_64's."""
+    ppc = [p.title for p in debug_problems("ppc64-debug.kmsg")]
+    x86 = [p.title for p in debug_problems("x86_64-debug.kmsg")]
+    assert ppc == [
+        t.replace("unable to handle page fault", "Unable to handle kernel data access")
+        for t in x86
+        if "page_table_check" not in t
+    ]
+
+
+def test_a_hash_mmu_guest_runs_without_kasan_but_faults_on_debug_pagealloc():
+    log = (CONSOLE / "ppc64-hash-debug.kmsg").read_text()
+    assert "KASAN not enabled as it requires radix!" in log
+    assert [p.title for p in debug_problems("ppc64-hash-debug.kmsg")] == [
+        "BUG: Unable to handle kernel data access in lkdtm_READ_BUDDY_AFTER_FREE",
+        "BUG: Unable to handle kernel data access in lkdtm_WRITE_BUDDY_AFTER_FREE",  # memset's
+        "BUG: KFENCE: use-after-free read in provoke_write",
+    ]
+
+
+def test_page_poisoning_reports_the_corrupted_page_when_it_is_allocated_again():
+    (poison,) = debug_problems("ppc64-poison-debug.console.log")
+    assert poison.kind is ProblemKind.BUG
+    assert poison.title == "BUG: pagealloc: memory corruption"
+    assert len(poison.report.splitlines()) == 200  # a 64K page's hex dump: the report is cut
