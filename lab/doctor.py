@@ -59,7 +59,7 @@ def probe_kvm(spec: MachineSpec, timeout_s: float = 30.0) -> tuple[bool, str]:
     """Boot a guest under KVM; KVM works only if the agent answers in time."""
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         return False, "/dev/kvm is missing or not accessible"
-    spec = dataclasses.replace(spec, arch=dataclasses.replace(spec.arch, boot_timeout_s=timeout_s))
+    spec = dataclasses.replace(spec, boot_timeout_s=timeout_s)
     start = time.monotonic()
     try:
         with Guest(spec, paths.cache_dir("kvm-probe"), name="kvm-probe"):

@@ -357,3 +357,36 @@ def test_stdio_eof_kills_the_running_command(stdio_agent):
     while _alive(pid):
         assert time.monotonic() - start < 2, "sleep 600 survived the end of the agent's input"
         time.sleep(0.02)
+
+
+def test_the_lab_client_waits_out_a_guest_that_reads_nothing_yet(agent_bin):
+    """A slow boot (a debug kernel under TCG) leaves the host's HELLOs unread until the full
+    socket would block the next one: AgentClient.hello() skips sending then, and takes the
+    READY of the agent that finally reads them (answering every HELLO queued, as it does)."""
+    from lab.transport.agent import AgentClient
+
+    host, guest = socket.socketpair()
+    host.setblocking(False)
+    try:
+        while True:
+            host.send(b"HELLO\n")
+    except BlockingIOError:
+        pass
+    client = AgentClient(host)
+    start = time.monotonic()
+    proc = None
+    try:
+        with pytest.raises(TimeoutError):
+            client.hello(time.monotonic() + 1.0)  # no agent yet: only the deadline ends it
+        proc = subprocess.Popen(
+            [str(agent_bin), "--fd", str(guest.fileno())], pass_fds=[guest.fileno()]
+        )
+        guest.close()
+        hello = client.hello(time.monotonic() + IO_TIMEOUT)
+        assert hello.release == os.uname().release
+        assert client.run(["echo", "up"], 10, time.monotonic() + IO_TIMEOUT).stdout == b"up\n"
+    finally:
+        host.close()
+        if proc is not None:
+            proc.wait(timeout=5)
+    assert time.monotonic() - start < IO_TIMEOUT

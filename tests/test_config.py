@@ -11,6 +11,7 @@ from lab.kernel.config import (
     base_target,
     dropped_options,
     fragments_for,
+    get_flavour,
     parse_config,
     requested_options,
 )
@@ -78,6 +79,7 @@ def test_zram_is_dropped_when_no_compressor_is_enabled():
 def test_flavours_pick_the_base_config():
     assert base_target(X86, "tiny") == "tinyconfig"
     assert base_target(get_arch("ppc64"), "full") == "pseries_defconfig"
+    assert base_target(X86, "debug") == "tinyconfig"
     with pytest.raises(UsageError, match="unknown config flavour"):
         base_target(X86, "huge")
 
@@ -91,3 +93,43 @@ def test_ppc64_fragment_restores_16k_stacks_that_tinyconfig_shrinks():
     }
     assert dropped["CONFIG_THREAD_SHIFT"].requested.value == "14"
     assert dropped["CONFIG_THREAD_SHIFT"].actual == "13"
+
+
+def test_debug_fragments_follow_the_arch_fragment(tmp_path: Path):
+    user = tmp_path / "mine.config"
+    user.write_text("CONFIG_KASAN_INLINE=y\n")
+    assert fragments_for(get_arch("ppc64"), (user,), "debug") == (
+        paths.CONFIGS_DIR / "common.config",
+        paths.CONFIGS_DIR / "ppc64.config",
+        paths.CONFIGS_DIR / "debug.config",
+        paths.CONFIGS_DIR / "debug-ppc64.config",
+        user,
+    )
+
+
+def test_the_debug_flavour_needs_its_boot_options():
+    debug = get_flavour("debug")
+    assert debug.cmdline == ("page_poison=1", "kasan_multi_shot")
+    assert debug.timeout_factor > 1
+    assert (get_flavour("tiny").cmdline, get_flavour("tiny").timeout_factor) == ((), 1.0)
+
+
+CHECKERS = {
+    "x86_64": {"KASAN", "KFENCE", "PAGE_TABLE_CHECK", "DEBUG_PAGEALLOC", "PAGE_POISONING"},
+    "ppc64": {"KASAN", "KFENCE", "DEBUG_PAGEALLOC", "PAGE_POISONING"},
+}
+
+
+@pytest.mark.parametrize("version", ["6.1", "6.12"])
+@pytest.mark.parametrize("name", ["x86_64", "ppc64"])
+def test_debug_fragments_hold_on_both_debian_kernels(name: str, version: str):
+    """Final configs of real debug-flavour configure runs keep every requested option."""
+    final = (DATA / f"{name}-debug-{version}.config").read_text()
+    fragments = fragments_for(get_arch(name), flavour="debug")
+    assert dropped_options(fragments, final) == []
+    values = parse_config(final)
+    common = {"DEBUG_VM_PGTABLE", "DEBUG_LIST", "PROVE_LOCKING", "KASAN_GENERIC"}
+    assert {f"CONFIG_{name}" for name in CHECKERS[name] | common} <= {
+        symbol for symbol, value in values.items() if value == "y"
+    }
+    assert ("CONFIG_PAGE_TABLE_CHECK" in values) is (name == "x86_64")

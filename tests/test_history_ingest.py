@@ -203,3 +203,21 @@ def test_run_json_as_lab_run_writes_it_now(tmp_path):
         (ppc.key, "fault/kernel", 1, "ppc64/boot2-console.log", "ppc64/kernel.log"),
         (x.key, "fault/kernel", 1, "", ""),
     ]
+
+
+def test_a_debug_kernels_cell_is_keyed_apart_from_the_tiny_kernels(tmp_path):
+    """A `lab run --flavour debug` arch: its kernel is named with the flavour as a suffix."""
+    x86 = get_arch("x86_64")
+    debug = ArchRun(
+        "x86_64",
+        build_id="d86",
+        source="debian-6.1",
+        flavour="debug",
+        records=[record("x86_64", "boot", "boot", "pass")],
+    )
+    run_dir = tmp_path / "20261207-150000"
+    run_dir.mkdir()
+    request = RunRequest((x86,), (), BuildRequest(x86, flavour="debug"))
+    write_reports(run_dir, request, [debug], "2026-12-07T15:00:00", 1.0, True)
+    (cell,) = read_run_dir(run_dir).cells
+    assert (cell.key, cell.kernel) == ("debian-6.1-debug/x86_64/none", "debian-6.1-debug")

@@ -108,6 +108,8 @@ def test_run_json_names_the_kernel_and_the_boot_of_each_record(tmp_path, monkeyp
             "series": "/lab/patches/selftest/remap-drops-mlock",
             "series_sha256": "5e7",
             "config_sha256": "c0f",
+            "flavour": "debug",
+            "timeout_factor": 3.0,
         },
     )
     monkeypatch.setattr(job, "build_kernel", lambda request: kernel)
@@ -121,7 +123,8 @@ def test_run_json_names_the_kernel_and_the_boot_of_each_record(tmp_path, monkeyp
     monkeypatch.setattr(job, "read_kernel_log", lambda guest, log: [])
     ran: list[str] = []
 
-    def run_program(guest, arch, program, knobs, outdir, kernel_log, profile):
+    def run_program(guest, arch, program, knobs, outdir, kernel_log, profile, timeout_factor):
+        assert timeout_factor == 3.0  # the debug kernel's, from its metadata
         ran.append(program.name)
         return SimpleNamespace(program=program, crash="guest panicked" if len(ran) == 1 else "")
 
@@ -153,6 +156,7 @@ def test_run_json_names_the_kernel_and_the_boot_of_each_record(tmp_path, monkeyp
     ]
     assert run.console_logs == ["x86_64/boot1-console.log", "x86_64/boot2-console.log"]
     assert (run.boot_records, run.kernel_log) == ([0, 2], "x86_64/kernel.log")
+    assert run.flavour == "debug"
     assert (run.source, run.series, run.patches_hash, run.config_hash, run.build_log) == (
         "debian-6.1",
         "/lab/patches/selftest/remap-drops-mlock",

@@ -16,18 +16,26 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_the_default_matrix_runs_both_debian_kernels_everywhere():
+def test_the_default_matrix_runs_both_debian_kernels_everywhere_and_a_debug_kernel():
     matrix = load_matrix(DEFAULT_MATRIX)
     assert matrix.name == "default"
     assert matrix.history is None
-    assert [c.key for c in matrix.cells] == [
+    tiny = [c for c in matrix.cells if c.flavour == "tiny"]
+    assert [c.key for c in tiny] == [
         f"{kernel}/{variant}/{pressure}"
         for kernel in ("debian-6.1", "debian-6.12")
         for variant in ("x86_64", "ppc64", "ppc64-hash")
         for pressure in ("none", "heavy")
     ]
-    assert {c.suites for c in matrix.cells} == {tuple(all_suites())}
+    assert {c.suites for c in tiny} == {tuple(all_suites())}
     assert {(c.duration_s, c.repeat, c.series) for c in matrix.cells} == {(0, 1, "")}
+    debug = [c for c in matrix.cells if c.flavour == "debug"]
+    assert [c.key for c in debug] == ["debian-6.1-debug/x86_64/none", "debian-6.1-debug/ppc64/none"]
+    assert [c.suites for c in debug] == [
+        ("smoke", "fault", "nonlinear", "nopfn"),
+        ("smoke", "fault", "nopfn"),
+    ]
+    assert len(matrix.cells) == 14
     hashed = matrix.cell("debian-6.1/ppc64-hash/heavy")
     assert (hashed.arch, hashed.mmu, hashed.variant) == ("ppc64", "hash", "ppc64-hash")
     assert (
@@ -43,6 +51,8 @@ def test_ppc64_and_ppc64_hash_share_one_build():
         BuildSpec("debian-6.1", "", "ppc64"),
         BuildSpec("debian-6.12", "", "x86_64"),
         BuildSpec("debian-6.12", "", "ppc64"),
+        BuildSpec("debian-6.1", "", "x86_64", "debug"),
+        BuildSpec("debian-6.1", "", "ppc64", "debug"),
     )
     assert (
         matrix.cell("debian-6.12/ppc64/none").build
@@ -202,6 +212,18 @@ KERNEL = '[[kernels]]\nsource = "debian-6.1"\n'
             "[[cells]] #1 (debian-6.1/s390/none)",
             "unknown arch 's390'",
         ),
+        (
+            KERNEL + 'flavour = "huge"\n',
+            "[[kernels]] #1 (debian-6.1)",
+            "unknown config flavour 'huge'",
+        ),
+        (
+            KERNEL
+            + '[[cells]]\nkernel = "debian-6.1"\narch = "x86_64"\npressure = "none"\n'
+            + 'flavour = "debug"\n',
+            "[[cells]] #1 (debian-6.1/x86_64/none)",
+            "unknown keys ['flavour']",
+        ),
     ],
 )
 def test_bad_input_names_the_file_the_entry_and_the_culprit(tmp_path, text, where, culprit):
@@ -245,3 +267,62 @@ def test_a_cell_series_that_does_not_exist_is_named(tmp_path):
     )
     with pytest.raises(UsageError, match=r"\[\[cells\]\] #1 .*patches/selftest/nope"):
         load_matrix(path)
+
+
+def test_a_flavour_names_its_kernels_and_builds_apart(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        [defaults]
+        arches = ["x86_64", "ppc64", "ppc64-hash"]
+        [[kernels]]
+        source = "debian-6.1"
+        [[kernels]]
+        source = "debian-6.1"
+        flavour = "debug"
+        arches = ["x86_64", "ppc64-hash"]
+        suites = ["fault"]
+        [[kernels]]
+        source = "debian-6.12"
+        name = "newest-full"
+        flavour = "full"
+        arches = ["x86_64"]
+        [[cells]]
+        kernel = "debian-6.1-debug"
+        arch = "ppc64"
+        pressure = "heavy"
+        """,
+    )
+    matrix = load_matrix(path)
+    assert [c.key for c in matrix.cells] == [
+        "debian-6.1/x86_64/none",
+        "debian-6.1/ppc64/none",
+        "debian-6.1/ppc64-hash/none",
+        "debian-6.1-debug/x86_64/none",
+        "debian-6.1-debug/ppc64-hash/none",
+        "newest-full/x86_64/none",
+        "debian-6.1-debug/ppc64/heavy",
+    ]
+    assert [c.flavour for c in matrix.cells] == ["tiny"] * 3 + ["debug"] * 2 + ["full", "debug"]
+    debug = matrix.cell("debian-6.1-debug/ppc64/heavy")
+    assert (debug.source, debug.suites, debug.build) == (
+        "debian-6.1",
+        ("fault",),
+        BuildSpec("debian-6.1", "", "ppc64", "debug"),
+    )
+    assert matrix.builds() == (
+        BuildSpec("debian-6.1", "", "x86_64"),
+        BuildSpec("debian-6.1", "", "ppc64"),
+        BuildSpec("debian-6.1", "", "x86_64", "debug"),
+        BuildSpec("debian-6.1", "", "ppc64", "debug"),
+        BuildSpec("debian-6.12", "", "x86_64", "full"),
+    )
+    assert matrix.builds()[3].request(jobs=1).flavour == "debug"
+    assert matrix.builds()[0].request().flavour == "tiny"
+
+
+def test_a_default_flavour_applies_to_every_kernel(tmp_path):
+    matrix = load_matrix(
+        write(tmp_path, '[defaults]\nflavour = "debug"\narches = "x86_64"\n' + KERNEL)
+    )
+    assert [(c.key, c.flavour) for c in matrix.cells] == [("debian-6.1-debug/x86_64/none", "debug")]

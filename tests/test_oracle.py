@@ -295,3 +295,82 @@ def test_standalone_oops_and_rcu_self_detected_stall():
         (ProblemKind.OOPS, "Oops: Exception in kernel mode in faultlab_poke"),
         (ProblemKind.RCU_STALL, "INFO: rcu detected stall in faultlab_spin"),
     ]
+
+
+CONSOLE = DATA / "console"
+
+
+def debug_problems(name: str) -> list[Problem]:
+    return find_problems(parse_kernel_log((CONSOLE / name).read_text()), load_allowlist())
+
+
+def test_debug_kernel_reports_get_syzkaller_titles():
+    """A debug-flavour x86_64 guest (tests/data/console/record_debug.py): lockdep, KASAN,
+    DEBUG_PAGEALLOC, DEBUG_LIST, KFENCE and page_table_check, each provoked once."""
+    problems = debug_problems("x86_64-debug.kmsg")
+    assert [(p.kind, p.title) for p in problems] == [
+        (ProblemKind.WARNING, "WARNING: possible circular locking dependency detected"),
+        (ProblemKind.BUG, "BUG: KASAN: use-after-free in lkdtm_READ_AFTER_FREE"),
+        (ProblemKind.BUG, "BUG: KASAN: use-after-free in lkdtm_WRITE_AFTER_FREE"),
+        (ProblemKind.BUG, "BUG: KASAN: use-after-free in lkdtm_READ_BUDDY_AFTER_FREE"),
+        (ProblemKind.BUG, "BUG: unable to handle page fault in lkdtm_READ_BUDDY_AFTER_FREE"),
+        (ProblemKind.BUG, "BUG: corrupted list in lkdtm_CORRUPT_LIST_ADD"),
+        (ProblemKind.BUG, "BUG: corrupted list in lkdtm_CORRUPT_LIST_DEL"),
+        (ProblemKind.BUG, "BUG: KFENCE: use-after-free read in provoke_write"),
+        (ProblemKind.BUG, "kernel BUG in page_table_check_set"),
+    ]
+    assert all(p.has_symbols for p in problems)
+
+
+def test_lockdep_report_opens_with_a_ruler_and_ends_with_its_stack():
+    lockdep = debug_problems("x86_64-debug.console.log")[0]
+    report = lockdep.report.splitlines()
+    assert report[0] == "=" * 54 and report[1].startswith("WARNING: possible circular")
+    assert " *** DEADLOCK ***" in report
+    assert report[-1] == " </TASK>"  # not the rest of the boot up to the next report
+
+
+def test_list_corruption_message_and_its_warning_are_one_report():
+    corrupted = debug_problems("x86_64-debug.kmsg")[5]
+    report = corrupted.report.splitlines()
+    assert report[0] == "------------[ cut here ]------------"
+    assert report[1].startswith("list_add corruption. next->prev should be prev")
+    assert report[2].startswith("WARNING: CPU: 0 PID: ")
+    assert report[2].endswith("at ../src/lib/list_debug.c:27 __list_add_valid+0x79/0xc1")
+    assert report[-1] == "---[ end trace 0000000000000000 ]---"
+
+
+def test_kasan_report_ends_at_its_closing_ruler_before_the_pagealloc_fault():
+    kasan, fault = debug_problems("x86_64-debug.kmsg")[3:5]
+    assert kasan.report.splitlines()[-1] == "=" * 66
+    assert "The buggy address belongs to the physical page:" in kasan.report
+    assert fault.report.splitlines()[0].startswith("BUG: unable to handle page fault for address")
+    assert "#PF: supervisor read access in kernel mode" in fault.report
+
+
+def test_ppc64_debug_reports_match_x86_64_but_page_table_check():
+    """Big-endian ppc64 radix has KASAN too; only page_table_check is x86_64's."""
+    ppc = [p.title for p in debug_problems("ppc64-debug.kmsg")]
+    x86 = [p.title for p in debug_problems("x86_64-debug.kmsg")]
+    assert ppc == [
+        t.replace("unable to handle page fault", "Unable to handle kernel data access")
+        for t in x86
+        if "page_table_check" not in t
+    ]
+
+
+def test_a_hash_mmu_guest_runs_without_kasan_but_faults_on_debug_pagealloc():
+    log = (CONSOLE / "ppc64-hash-debug.kmsg").read_text()
+    assert "KASAN not enabled as it requires radix!" in log
+    assert [p.title for p in debug_problems("ppc64-hash-debug.kmsg")] == [
+        "BUG: Unable to handle kernel data access in lkdtm_READ_BUDDY_AFTER_FREE",
+        "BUG: Unable to handle kernel data access in lkdtm_WRITE_BUDDY_AFTER_FREE",  # memset's
+        "BUG: KFENCE: use-after-free read in provoke_write",
+    ]
+
+
+def test_page_poisoning_reports_the_corrupted_page_when_it_is_allocated_again():
+    (poison,) = debug_problems("ppc64-poison-debug.console.log")
+    assert poison.kind is ProblemKind.BUG
+    assert poison.title == "BUG: pagealloc: memory corruption"
+    assert len(poison.report.splitlines()) == 200  # a 64K page's hex dump: the report is cut

@@ -109,3 +109,26 @@ def test_free_port_can_be_bound_on_localhost():
     assert 1024 <= port < 65536
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", port))  # nothing holds it
+
+
+def test_a_kernels_boot_options_reach_its_guests_command_line(tmp_path):
+    """lab_machine() puts the boot options the build's metadata names (a debug kernel's
+    page_poison=1) on the command line, and takes its programs' timeout factor."""
+    from lab.kernel.build import KernelBuild
+    from lab.run.machine import GuestOptions, lab_machine
+
+    metadata = {
+        "id": "d86",
+        "arch": "x86_64",
+        "boot_image": "bzImage",
+        "cmdline": ["page_poison=1", "kasan_multi_shot"],
+        "timeout_factor": 3.0,
+    }
+    machine = lab_machine(KernelBuild(tmp_path, metadata), [], GuestOptions(accel="tcg"))
+    assert machine.spec.cmdline().endswith(" page_poison=1 kasan_multi_shot")
+    assert machine.timeout_factor == 3.0
+    assert machine.spec.boot_deadline_s == 3 * get_arch("x86_64").boot_timeout_s
+    older = {k: v for k, v in metadata.items() if k not in ("cmdline", "timeout_factor")}
+    machine = lab_machine(KernelBuild(tmp_path, older), [], GuestOptions(accel="tcg"))
+    assert "page_poison" not in machine.spec.cmdline() and machine.timeout_factor == 1.0
+    assert machine.spec.boot_deadline_s == get_arch("x86_64").boot_timeout_s

@@ -45,7 +45,7 @@ def test_an_attempt_job_survives_json_and_asks_for_its_queue(tmp_path):
 
 
 def test_a_build_job_survives_json():
-    job = BuildJob(BuildSpec("debian-6.12", "", "x86_64"), "full")
+    job = BuildJob(BuildSpec("debian-6.12", "", "x86_64", "full"))
     assert BuildJob.from_dict(json.loads(json.dumps(job.to_dict()))) == job
     assert job.queue == "build"
 

@@ -27,6 +27,16 @@ def test_randomized_suites_get_the_seed_and_duration(suite):
     assert program.timeout_for(Knobs(1234, 600)) == program.timeout_s + 900
 
 
+def test_nopfn_scales_its_own_case_limits_with_the_kernels_timeout_factor():
+    """A debug kernel (timeout factor 3) gives nopfn's per-case stall and timeout limits
+    the same headroom as the lab's program timeout."""
+    nopfn = all_suites()["nopfn"].programs[0]
+    argv = nopfn.argv(get_arch("ppc64"), Knobs(seed=5), timeout_factor=3.0)
+    assert argv[argv.index("--timeout-factor") + 1] == "3"
+    tiny = nopfn.argv(get_arch("ppc64"), Knobs(seed=5))
+    assert tiny[tiny.index("--timeout-factor") + 1] == "1"
+
+
 def test_without_a_seed_each_run_draws_one():
     seeds = {new_knobs().seed for _ in range(20)}
     assert len(seeds) > 1

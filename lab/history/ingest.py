@@ -197,7 +197,7 @@ def read_cell(
     """One arch of the run as a cell."""
     identity = kernel_of(entry)
     variant = variant_for(entry["arch"], summary.get("mmu", ""))
-    kernel = kernel_name(identity.source, identity.series)
+    kernel = kernel_name(identity.source, identity.series, entry.get("flavour", ""))
     duration_s = int(summary.get("suite_duration_s", 0))
     consoles, kernel_log = logs_of(run_dir, entry)
     return CellInfo(

@@ -17,9 +17,11 @@ BUILD_STATES: tuple[BuildState, ...] = ("ok", "fail", "infra")
 STATE_PRECEDENCE: tuple[State, ...] = ("fail", "pass", "skip", "infra")
 
 
-def kernel_name(source: str, series: str) -> str:
-    """'debian-6.1', or 'debian-6.1+remap-drops-mlock' with a patch series."""
-    return f"{source}+{Path(series).name}" if series else source
+def kernel_name(source: str, series: str, flavour: str = "") -> str:
+    """'debian-6.1', or 'debian-6.1+remap-drops-mlock' with a patch series; a kernel of
+    another config flavour than tiny has it as a suffix: 'debian-6.1-debug'."""
+    name = source if flavour in ("", "tiny") else f"{source}-{flavour}"
+    return f"{name}+{Path(series).name}" if series else name
 
 
 def cell_key(kernel: str, variant: str, pressure: str, duration_s: int = 0) -> str:

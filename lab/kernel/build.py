@@ -114,6 +114,16 @@ class KernelBuild:
         return self.metadata.get("config_sha256", "")
 
     @property
+    def cmdline(self) -> tuple[str, ...]:
+        """Boot options its flavour needs (page_poison=1, ...)."""
+        return tuple(self.metadata.get("cmdline", ()))
+
+    @property
+    def timeout_factor(self) -> float:
+        """How much longer programs may take on it than on a tiny kernel."""
+        return float(self.metadata.get("timeout_factor", 1.0))
+
+    @property
     def boot_image(self) -> Path:
         return self.dir / self.metadata["boot_image"]
 
@@ -274,7 +284,7 @@ def prepared_tree(request: BuildRequest) -> Iterator[Prepared]:
     for program in BUILD_TOOLS:
         require(program)
     series = load_series(request.series) if request.series else None
-    fragments = kconfig.fragments_for(arch, request.fragments)
+    fragments = kconfig.fragments_for(arch, request.fragments, request.flavour)
     if request.coverage:
         fragments += (coverage.FRAGMENT,)
     source = resolve_source(request.source)
@@ -313,6 +323,7 @@ def build_kernel(request: BuildRequest, store: ArtifactStore | None = None) -> K
     a shared `store`, there (a build made here is then shared through it)."""
     arch = request.arch
     tools = toolchain(arch)
+    flavour = kconfig.get_flavour(request.flavour)
     with prepared_tree(request) as prepared:
         tree, source, series = prepared.tree, prepared.source, prepared.series
         tree_hash, config_text = prepared.tree_hash, prepared.config_text
@@ -366,6 +377,9 @@ def build_kernel(request: BuildRequest, store: ArtifactStore | None = None) -> K
             # a thread mbox: the revision b4 took, its message-ids, the revisions passed over
             "thread": series.thread.metadata() if series and series.thread else None,
             "flavour": request.flavour,
+            # boot options and run-time slowness of the flavour (absent: none and 1)
+            "cmdline": list(flavour.cmdline),
+            "timeout_factor": flavour.timeout_factor,
             "fragments": [str(f) for f in fragments],
             "config_sha256": config_sha256,
             "toolchain": tools.as_dict(),

@@ -13,9 +13,43 @@ from lab import paths
 from lab.arch import ArchProfile
 from lab.errors import ConfigError, UsageError
 
+
+@dataclass(frozen=True)
+class Flavour:
+    """A kind of lab kernel: its base config, its own fragments and what its kernels need
+    at run time."""
+
+    name: str
+    base: str | None  # make target of the base config; None: the arch defconfig
+    fragments: tuple[str, ...] = ()  # in kernels/configs/, after the arch's; {arch}: its name
+    cmdline: tuple[str, ...] = ()  # boot options its kernels need
+    # How much longer the suites' programs may take on its kernels (their timeouts scale).
+    timeout_factor: float = 1.0
+
+    def fragment_paths(self, arch: ArchProfile) -> tuple[Path, ...]:
+        return tuple(paths.CONFIGS_DIR / f.format(arch=arch.name) for f in self.fragments)
+
+
 FLAVOURS = {
-    "tiny": "tinyconfig",  # fast builds: tinyconfig + fragments
-    "full": None,  # coverage: the arch defconfig + fragments
+    f.name: f
+    for f in (
+        Flavour("tiny", "tinyconfig"),  # fast builds: tinyconfig + fragments
+        Flavour("full", None),  # coverage: the arch defconfig + fragments
+        # the kernel's memory checkers (KASAN, KFENCE, DEBUG_PAGEALLOC, lockdep, ...):
+        # debug.config and debug-ARCH.config. Page poisoning is off without page_poison=1;
+        # KASAN reports only its first bug of a boot without kasan_multi_shot, and a later
+        # program's bug would go unseen.
+        Flavour(
+            "debug",
+            "tinyconfig",
+            ("debug.config", "debug-{arch}.config"),
+            cmdline=("page_poison=1", "kasan_multi_shot"),
+            # measured (TCG, seed 7): on ppc64 nopfn took 219 s of its 300 s timeout and its
+            # switch_rates case overran its own 60 s limit (3.6 s on tiny); x86_64 programs
+            # ran up to 10x slower (userfaultfd 87 s against 9)
+            timeout_factor=3.0,
+        ),
+    )
 }
 
 _SET = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
@@ -47,19 +81,31 @@ class Dropped:
         return f"{r.symbol}={r.value} ({where}) ended up {r.symbol}={self.actual}{deps}"
 
 
+def get_flavour(name: str) -> Flavour:
+    """A flavour by name."""
+    if name not in FLAVOURS:
+        raise UsageError(f"unknown config flavour {name!r}; known: {', '.join(FLAVOURS)}")
+    return FLAVOURS[name]
+
+
 def base_target(arch: ArchProfile, flavour: str) -> str:
     """The make target that creates the base config of a flavour."""
-    if flavour not in FLAVOURS:
-        raise UsageError(f"unknown config flavour {flavour!r}; known: {', '.join(FLAVOURS)}")
-    return FLAVOURS[flavour] or arch.defconfig
+    return get_flavour(flavour).base or arch.defconfig
 
 
-def fragments_for(arch: ArchProfile, extra: tuple[Path, ...] = ()) -> tuple[Path, ...]:
-    """The common fragment, the arch fragment, then the user's fragments."""
+def fragments_for(
+    arch: ArchProfile, extra: tuple[Path, ...] = (), flavour: str = "tiny"
+) -> tuple[Path, ...]:
+    """The common fragment, the arch fragment, the flavour's, then the user's fragments."""
     for frag in extra:
         if not frag.is_file():
             raise UsageError(f"config fragment {frag} not found")
-    return (paths.CONFIGS_DIR / "common.config", paths.CONFIGS_DIR / arch.config_fragment, *extra)
+    return (
+        paths.CONFIGS_DIR / "common.config",
+        paths.CONFIGS_DIR / arch.config_fragment,
+        *get_flavour(flavour).fragment_paths(arch),
+        *extra,
+    )
 
 
 def parse_config(text: str) -> dict[str, str]:

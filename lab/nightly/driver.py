@@ -37,7 +37,6 @@ class NightlyOptions:
     retries: int = 1  # more attempts for a cell with infra results
     reruns: int = 1  # more runs of the suites that failed, to tell consistent from flaky
     seed: int | None = None
-    flavour: str = "tiny"
 
 
 @dataclass
@@ -92,16 +91,16 @@ def cell_dir_name(cell: Cell) -> str:
     return cell.key.replace("/", "_")
 
 
-def build_all(matrix: Matrix, flavour: str, runtime: Runtime) -> dict[BuildSpec, str | LabError]:
+def build_all(matrix: Matrix, runtime: Runtime) -> dict[BuildSpec, str | LabError]:
     """Every build of the matrix, one after the other: the build id or why it failed."""
     builds: dict[BuildSpec, str | LabError] = {}
     specs = matrix.builds()
     for index, spec in enumerate(specs, 1):
         note(
             f"nightly: build {index}/{len(specs)}: {spec.source} "
-            f"{spec.series or '(no series)'} {spec.arch}"
+            f"{spec.series or '(no series)'} {spec.arch} ({spec.flavour})"
         )
-        builds[spec] = built(runtime, BuildJob(spec, flavour))
+        builds[spec] = built(runtime, BuildJob(spec))
         if isinstance(builds[spec], LabError):
             note(f"nightly: build {index}/{len(specs)} failed: {str(builds[spec]).splitlines()[0]}")
     return builds
@@ -190,7 +189,7 @@ def run_night(matrix: Matrix, options: NightlyOptions, runtime: Runtime) -> tupl
         f"{len(matrix.builds())} builds), seed {knobs.seed}"
     )
     started, start = time.strftime("%Y-%m-%dT%H:%M:%S"), time.monotonic()
-    builds = build_all(matrix, options.flavour, runtime)
+    builds = build_all(matrix, runtime)
     slots = options.slots or runtime.slots(len(matrix.cells))
     note(f"nightly: running {len(matrix.cells)} cells, {slots} at a time ({runtime.name})")
     with ThreadPoolExecutor(max_workers=slots) as pool:
@@ -226,7 +225,7 @@ def run_night(matrix: Matrix, options: NightlyOptions, runtime: Runtime) -> tupl
                 "runtime": runtime.name,
                 "duration_s": round(time.monotonic() - start, 1),
                 "builds": {
-                    f"{s.source}|{s.series}|{s.arch}": (
+                    f"{s.source}|{s.series}|{s.arch}|{s.flavour}": (
                         f"failed: {b}" if isinstance(b, LabError) else b
                     )
                     for s, b in builds.items()

@@ -20,28 +20,28 @@ from lab.suites.knobs import new_knobs
 
 @dataclass(frozen=True)
 class BuildJob:
-    """Build one kernel of the matrix."""
+    """Build one kernel of the matrix (of its spec's flavour)."""
 
     spec: BuildSpec
-    flavour: str = "tiny"
 
     queue = BUILD_QUEUE
 
     def describe(self) -> str:
-        return f"build {self.spec.source} {self.spec.series or '(no series)'} {self.spec.arch}"
+        spec = self.spec
+        return f"build {spec.source} {spec.series or '(no series)'} {spec.arch} ({spec.flavour})"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "BuildJob":
-        return cls(BuildSpec(**data["spec"]), data["flavour"])
+        return cls(BuildSpec(**data["spec"]))
 
     def execute(self, workdir: Path | None, store: ArtifactStore | None) -> dict[str, Any]:
         """{'build_id': ...}, or {'error': ...} for a kernel that does not build (a patch
         that does not apply is a build failure of its cells too)."""
         try:
-            build = build_kernel(self.spec.request(flavour=self.flavour), store)
+            build = build_kernel(self.spec.request(), store)
         except LabError as e:
             return {"error": str(e)}
         return {"build_id": build.id}

@@ -10,10 +10,11 @@ which pressure profiles, with which suites.
     pressure = ["none", "heavy"]      # profiles of testsuites/pressure/profiles.toml
     duration = "0"                    # per program, as `lab run --duration`
     repeat = 1                        # how often each cell runs its suites
+    flavour = "tiny"                  # config flavour of the kernels: tiny, full, debug
 
     [[kernels]]
     source = "debian-6.1"             # a name from kernels/sources.toml
-    name = "debian-6.1"               # optional, default: the source
+    name = "debian-6.1"               # optional, default: the source (+ "-<flavour>")
     series = ["", "patches/selftest/remap-drops-mlock"]   # optional; "" is no series
     pressure = ["none"]               # any [defaults] key, for this kernel only
 
@@ -29,8 +30,11 @@ which pressure profiles, with which suites.
     pressure = "none"
     series = "patches/my-series"
 
-A kernel with a series is named '<name>+<series folder>'. Relative series paths are to the
-faultlab checkout. Every cell of a kernel on ppc64 and ppc64-hash shares one build.
+A kernel with a series is named '<name>+<series folder>'. A kernel of another flavour than
+tiny is named after its source with the flavour as a suffix ('debian-6.1-debug'), so its
+cells have their own history keys ('debian-6.1-debug/x86_64/none'); a `name` given is taken
+as it is. Relative series paths are to the faultlab checkout. Every cell of a kernel on ppc64
+and ppc64-hash shares one build; builds are per source, series, arch and flavour.
 """
 
 import tomllib
@@ -45,6 +49,7 @@ from lab.arch.variants import VARIANTS, ArchVariant, get_variant, variant_for
 from lab.errors import UsageError
 from lab.history.model import cell_key, kernel_name
 from lab.kernel.build import BuildRequest
+from lab.kernel.config import get_flavour
 from lab.kernel.series import load_series
 from lab.kernel.source import named_sources
 from lab.suites.catalogue import select_suites
@@ -58,9 +63,11 @@ SETTINGS = {
     "pressure": ["none"],
     "duration": "0",
     "repeat": 1,
+    "flavour": "tiny",
 }
 TOP_KEYS = {"name", "history", "defaults", "kernels", "cells"}
 KERNEL_KEYS = {"name", "source", "series", *SETTINGS}
+# A cell's flavour is its kernel's: a cell of another flavour is a cell of another kernel.
 CELL_KEYS = {"kernel", "arch", "pressure", "suites", "duration", "repeat", "series"}
 
 
@@ -74,17 +81,22 @@ def series_path(series: str) -> Path | None:
 
 @dataclass(frozen=True)
 class BuildSpec:
-    """One kernel build the matrix needs: shared by every cell of its source, series and
-    arch."""
+    """One kernel build the matrix needs: shared by every cell of its source, series, arch
+    and flavour."""
 
     source: str
     series: str  # as written in the matrix; '' for none
     arch: str
+    flavour: str = "tiny"
 
     def request(self, **options) -> BuildRequest:
-        """The BuildRequest that makes it (options: flavour, jobs, ...)."""
+        """The BuildRequest that makes it (options: jobs, ...)."""
         return BuildRequest(
-            arch=get_arch(self.arch), source=self.source, series=series_path(self.series), **options
+            arch=get_arch(self.arch),
+            source=self.source,
+            series=series_path(self.series),
+            flavour=self.flavour,
+            **options,
         )
 
 
@@ -101,6 +113,7 @@ class Cell:
     suites: tuple[str, ...]
     duration_s: int
     repeat: int
+    flavour: str = "tiny"
 
     @property
     def variant(self) -> str:
@@ -114,7 +127,7 @@ class Cell:
     @property
     def build(self) -> BuildSpec:
         """The build it boots (ppc64 and ppc64-hash cells share theirs)."""
-        return BuildSpec(self.source, self.series, self.arch)
+        return BuildSpec(self.source, self.series, self.arch, self.flavour)
 
 
 @dataclass(frozen=True)
@@ -172,10 +185,11 @@ class Settings:
     pressure: tuple[str, ...]
     duration_s: int
     repeat: int
+    flavour: str
 
 
 def parse_settings(entry: dict, profiles: tuple[str, ...]) -> Settings:
-    """Check and parse arches, suites, pressure, duration and repeat."""
+    """Check and parse arches, suites, pressure, duration, repeat and flavour."""
     variants = tuple(map(get_variant, _names(entry["arches"], "arches")))
     suites = entry["suites"]
     spec = suites if suites == "all" else ",".join(_names(suites, "suites"))
@@ -192,6 +206,7 @@ def parse_settings(entry: dict, profiles: tuple[str, ...]) -> Settings:
         pressure,
         parse_duration(str(entry["duration"])),
         repeat,
+        get_flavour(str(entry["flavour"])).name,
     )
 
 
@@ -205,7 +220,8 @@ def kernel_cells(entry: dict, defaults: dict, profiles: tuple[str, ...]) -> list
             f"unknown kernel source {source!r}; named sources: {', '.join(named_sources())}"
         )
     settings = parse_settings({**defaults, **entry}, profiles)
-    name = entry.get("name", source)
+    suffix = "" if settings.flavour == "tiny" else f"-{settings.flavour}"
+    name = entry.get("name", source + suffix)
     cells = []
     for series in _names(entry.get("series", [""]), "series"):
         if series:
@@ -222,6 +238,7 @@ def kernel_cells(entry: dict, defaults: dict, profiles: tuple[str, ...]) -> list
                     settings.suites,
                     settings.duration_s,
                     settings.repeat,
+                    settings.flavour,
                 )
                 for pressure in settings.pressure
             ]

@@ -179,10 +179,35 @@ class _Rule:
     kind: ProblemKind
     pattern: re.Pattern[str]
     title: _Title
+    # Kinds of follow-up headers that belong to its report (besides _ABSORBS of its kind).
+    absorbs: frozenset[ProblemKind] = frozenset()
+    # Functions never to blame for this kind of report (the checker and its helpers), also
+    # when the PC is in one.
+    skip: frozenset[str] = frozenset()
+    # Opened and closed by a ruler (KASAN, KFENCE); other reports may open with one only
+    # (lockdep's end with their stack backtrace).
+    boxed: bool = False
 
 
-def _rule(kind: ProblemKind, regex: str, title: _Title) -> _Rule:
-    return _Rule(kind, re.compile(r"^\s*" + regex), title)
+def _rule(
+    kind: ProblemKind,
+    regex: str,
+    title: _Title,
+    absorbs: frozenset[ProblemKind] = frozenset(),
+    skip: frozenset[str] = frozenset(),
+    boxed: bool = False,
+) -> _Rule:
+    return _Rule(kind, re.compile(r"^\s*" + regex), title, absorbs, skip, boxed)
+
+
+# DEBUG_LIST's checks (__list_*_valid in 6.1, *_or_report from 6.6) and the list helpers
+# that call them: the caller handed over the corrupted list.
+_LIST_HELPERS = frozenset({
+    "__list_add_valid", "__list_del_entry_valid", "__list_add_valid_or_report",
+    "__list_del_entry_valid_or_report", "__list_add", "list_add", "list_add_tail",
+    "__list_del_entry", "list_del", "list_del_init", "list_move", "list_move_tail",
+    "list_replace", "list_replace_init", "list_del_rcu", "list_add_rcu", "list_add_tail_rcu",
+})  # fmt: skip
 
 
 def _fixed(base: str) -> _Title:
@@ -230,8 +255,24 @@ _RULES = (
         _K.BUG,
         r"BUG: (?P<tool>KASAN|KFENCE|KMSAN|KCSAN): (?P<what>.+?) in (?P<sym>\S+)",
         _sanitizer,
+        boxed=True,
     ),
     _rule(_K.BUG, r"kernel BUG at (?P<file>[^:\s]+)", _kernel_bug),
+    # DEBUG_LIST: the message comes first, then the WARNING (or kernel BUG) of its check.
+    _rule(
+        _K.BUG,
+        r"list_(?:add|del) corruption",
+        _in_func("BUG: corrupted list"),
+        absorbs=frozenset({_K.WARNING, _K.BUG, _K.OOPS}),
+        skip=_LIST_HELPERS,
+    ),
+    # PAGE_POISONING (page_poison=1): a freed page was written to; found when it is
+    # allocated again, so no function of the report is the culprit.
+    _rule(
+        _K.BUG,
+        r"pagealloc: (?P<what>memory corruption|single bit error)",
+        _fixed("BUG: pagealloc: {what}"),
+    ),
     _rule(
         _K.WARNING,
         r"WARNING: (?:CPU: \d+ PID: \d+ )?at (?P<file>[^\s:]+)\S*(?: (?P<sym>\S+))?",
@@ -264,6 +305,7 @@ _TRACE_LINE = re.compile(
     r"|(?:NIP|LR) +\[[0-9a-f]+\]"  # ppc64 symbolic NIP/LR
     r"|(?:<?[0-9a-f]{8,16}>?\s*)+$"  # hex dumps
     r"|--- interrupt:"  # ppc64 exception frame
+    r"|irq event stamp: \d+|(?:hard|soft)irqs last +(?:en|dis)abled at "  # lockdep's irq trace
     r")"
 )
 _PC = (
@@ -289,15 +331,25 @@ _NOT_GUILTY = frozenset({
 })
 # fmt: on
 _NOT_GUILTY_PREFIXES = ("__asan_", "__kasan_", "kasan_", "__sanitizer_", "__ubsan_")
+# Memory primitives: their caller handed them the bad address (also when the PC is in one).
+# fmt: off
+_MEM_HELPERS = frozenset({
+    "memset", "__memset", "memcpy", "__memcpy", "memmove", "__memmove", "memcmp", "__memcmp",
+    "memset_orig", "memcpy_orig", "memcpy_erms", "memset_erms", "memcpy_power7",
+})
+# fmt: on
 _MAX_LINES = 200
 _MAX_GAP_S = 1.0
 
 
-def _guilty(texts: list[str]) -> str | None:
-    """The function to blame: the kernel-mode PC, else the first reliable frame."""
+def _guilty(texts: list[str], skip: frozenset[str] = frozenset()) -> str | None:
+    """The function to blame: the kernel-mode PC, else the first reliable frame; never one
+    of `skip` nor a memory primitive."""
+    skip = skip | _MEM_HELPERS
     for text in texts:
         for pattern in _PC:
-            if (pc := pattern.search(text)) and (func := _function(pc[1])):
+            pc = pattern.search(text)
+            if pc and (func := _function(pc[1])) and func not in skip:
                 return func
     in_trace = False
     for text in texts:
@@ -308,7 +360,7 @@ def _guilty(texts: list[str]) -> str | None:
         if frame is None or frame[1] or "(unreliable)" in frame[3]:
             continue
         func = _function(frame[2])
-        if func and func not in _NOT_GUILTY and not func.startswith(_NOT_GUILTY_PREFIXES):
+        if func and func not in _NOT_GUILTY | skip and not func.startswith(_NOT_GUILTY_PREFIXES):
             return func
     return None
 
@@ -326,9 +378,10 @@ def _header(text: str) -> tuple[_Rule, re.Match[str]] | None:
     return None
 
 
-def _block_end(lines: list[KernelLine], start: int, header: int, kind: ProblemKind) -> int:
+def _block_end(lines: list[KernelLine], start: int, header: int, rule: _Rule) -> int:
     """Index just past the report that starts at `start` with its header at `header`."""
-    boxed = _RULER.match(lines[start].text) is not None
+    boxed = rule.boxed and _RULER.match(lines[start].text) is not None
+    absorbs = _ABSORBS.get(rule.kind, set()) | rule.absorbs
     in_trace = False
     end = header + 1
     while end < len(lines) and end - start < _MAX_LINES:
@@ -338,7 +391,7 @@ def _block_end(lines: list[KernelLine], start: int, header: int, kind: ProblemKi
         if _gap(previous, line) > _MAX_GAP_S or _CUT_HERE.match(line.text):
             return end
         found = _header(line.text)
-        if found and found[0].kind not in _ABSORBS.get(kind, set()):
+        if found and found[0].kind not in absorbs:
             return end
         if _CALL_TRACE.match(line.text):
             in_trace = True
@@ -351,7 +404,7 @@ def _block_end(lines: list[KernelLine], start: int, header: int, kind: ProblemKi
 def find_problems(lines: list[KernelLine], allowlist: Allowlist) -> list[Problem]:
     """Every kernel report in the lines, in order; allow-listed lines start none."""
     problems = []
-    index = 0
+    index = taken = 0  # lines before `taken` belong to an earlier report
     while index < len(lines):
         text = lines[index].text
         found = _header(text)
@@ -359,11 +412,11 @@ def find_problems(lines: list[KernelLine], allowlist: Allowlist) -> list[Problem
             index += 1
             continue
         rule, match = found
-        opener = lines[index - 1].text if index else ""
+        opener = lines[index - 1].text if index > taken else ""
         start = index - 1 if _CUT_HERE.match(opener) or _RULER.match(opener) else index
-        end = _block_end(lines, start, index, rule.kind)
+        end = _block_end(lines, start, index, rule)
         texts = [line.text for line in lines[start:end]]
-        title = rule.title(match, _guilty(texts[index - start :]))
+        title = rule.title(match, _guilty(texts[index - start :], rule.skip))
         problems.append(Problem(rule.kind, title, "\n".join(texts), start))
-        index = end
+        index = taken = end
     return problems

@@ -94,7 +94,14 @@ def coverage_arch(
                 note(f"{arch.name}: coverage of {suite.name}/{program.name}")
                 reset_counters(guest)
                 outcome = run_program(
-                    guest, arch, program, request.knobs, arch_dir, arch_dir / "kernel.log", profile
+                    guest,
+                    arch,
+                    program,
+                    request.knobs,
+                    arch_dir,
+                    arch_dir / "kernel.log",
+                    profile,
+                    machine.timeout_factor,
                 )
                 data = arch_dir / "gcov" / program.name
                 data.mkdir(parents=True)

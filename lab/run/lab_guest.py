@@ -29,6 +29,7 @@ class LabGuest:
     knobs: Knobs
     profile: PressureProfile | None = None
     absent: dict[str, str] = field(default_factory=dict)  # programs not in the image: why
+    timeout_factor: float = 1.0  # its kernel's flavour: programs' timeouts scale by it
     boots: int = 0
     _guest: Guest | None = field(default=None, repr=False)
 
@@ -44,7 +45,14 @@ class LabGuest:
         """A guest of `build` with the suites' programs, booted as `options` say (on first
         use)."""
         machine = lab_machine(build, suites, options or GuestOptions())
-        return cls(machine.spec, workdir, knobs, machine.profile, absent=machine.image.absent)
+        return cls(
+            machine.spec,
+            workdir,
+            knobs,
+            machine.profile,
+            absent=machine.image.absent,
+            timeout_factor=machine.timeout_factor,
+        )
 
     @property
     def arch(self) -> ArchProfile:
@@ -92,6 +100,7 @@ class LabGuest:
             self.workdir / "output",
             self.kernel_log,
             self.profile,
+            self.timeout_factor,
         )
 
     def kernel_problems(self) -> list[Problem]:

@@ -62,6 +62,7 @@ class ArchRun:
     series: str = ""
     patches_hash: str = ""
     config_hash: str = ""
+    flavour: str = ""  # the kernel's config flavour ('' before run.json kept it: tiny)
     build_log: str = ""
     boot_s: list[float] = field(default_factory=list)
     console_logs: list[str] = field(default_factory=list)  # one per boot
@@ -128,6 +129,7 @@ def run_arch(
         outcome.build_id, outcome.release = build.id, build.release
         outcome.source, outcome.series = build.source, build.series
         outcome.patches_hash, outcome.config_hash = build.patches_hash, build.config_hash
+        outcome.flavour = build.metadata.get("flavour", "tiny")
         outcome.build_log = str(build.dir / "build.log")
         outcome.tools = arch_tools(arch)
         suites, outcome.records = buildable_suites(arch, request.suites, build)
@@ -171,7 +173,14 @@ def run_arch(
             note(f"{arch.name}: running {program.suite}/{program.name}")
             try:
                 result: ProgramOutcome = run_program(
-                    guest, arch, program, request.knobs, arch_dir, kernel_log, profile
+                    guest,
+                    arch,
+                    program,
+                    request.knobs,
+                    arch_dir,
+                    kernel_log,
+                    profile,
+                    machine.timeout_factor,
                 )
             except InfraError as e:  # its setup or sysctls: the other programs still run
                 records = [infra_record(arch.name, program, f"{e.kind}: {e}")]

@@ -35,11 +35,13 @@ class Machine:
     spec: MachineSpec
     image: Image
     profile: PressureProfile
+    timeout_factor: float = 1.0  # its kernel's flavour: programs' timeouts scale by it
 
 
 def lab_machine(build: KernelBuild, suites: Sequence[Suite], options: GuestOptions) -> Machine:
     """The initramfs with the suites' programs for this kernel, and the boot the options and
-    the pressure profile ask for (the profile's RAM and swap disk, when it applies any)."""
+    the pressure profile ask for (the profile's RAM and swap disk, when it applies any), with
+    the boot options the kernel's flavour needs."""
     arch = build.arch
     profile = get_profile(options.pressure)
     image = build_initramfs(arch, list(suites), kernel=build, ssh=options.ssh)
@@ -51,10 +53,12 @@ def lab_machine(build: KernelBuild, suites: Sequence[Suite], options: GuestOptio
         cpus=options.cpus,
         accel=choose_accel(arch, options.accel),
         mmu=options.mmu,
+        cmdline_extra=build.cmdline,
+        boot_timeout_s=arch.boot_timeout_s * build.timeout_factor,
         ssh_port=free_port() if options.ssh else 0,
     )
     if profile.applies_pressure:
         spec = dataclasses.replace(
             spec, memory_mb=profile.memory_mb, swap_disk_mb=profile.swap_disk_mb
         )
-    return Machine(spec, image, profile)
+    return Machine(spec, image, profile, build.timeout_factor)

@@ -70,7 +70,8 @@ SOURCE = Option(
 SERIES = Option(("--series",), "quilt series folder or mbox file", type=Path)
 FLAVOUR = Option(
     ("--flavour",),
-    "tiny: tinyconfig + fragments; full: arch defconfig + fragments",
+    "tiny: tinyconfig + fragments; full: arch defconfig + fragments; "
+    "debug: tiny + KASAN, KFENCE, lockdep and the other memory checkers",
     default="tiny",
     choices=tuple(FLAVOURS),
 )

@@ -102,12 +102,15 @@ def run_program(
     outdir: Path,
     kernel_log: Path,
     profile: PressureProfile | None = None,
+    timeout_factor: float = 1.0,
 ) -> ProgramOutcome:
     """Run one program (under a pressure profile, if given, and with its sysctls), save its
-    output, judge it, and check the kernel log it caused."""
+    output, judge it, and check the kernel log it caused. Its timeout is scaled by
+    `timeout_factor`, the slowness of the kernel's flavour (KernelBuild.timeout_factor)."""
     outdir.mkdir(parents=True, exist_ok=True)
     pressure = None
-    argv, timeout_s = program.argv(arch, knobs, guest.paths), program.timeout_for(knobs)
+    argv = program.argv(arch, knobs, guest.paths, timeout_factor)
+    timeout_s = program.timeout_for(knobs) * timeout_factor
     try:
         run_setup(guest, program, knobs)
         saved = set_sysctls(guest, program.sysctl)

@@ -1,5 +1,6 @@
 """The suite catalogue: each folder of testsuites/ with a suite.toml describes its programs."""
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,10 +50,18 @@ class Program:
         """How long the program is asked to run: the run's duration, or its default."""
         return knobs.duration_s or self.default_duration_s
 
-    def argv(self, arch: ArchProfile, knobs: Knobs, paths: TargetPaths = GUEST_PATHS) -> list[str]:
-        """The target's command line, with arch parameters, run knobs and the target's
-        paths filled in."""
+    def argv(
+        self,
+        arch: ArchProfile,
+        knobs: Knobs,
+        paths: TargetPaths = GUEST_PATHS,
+        timeout_factor: float = 1.0,
+    ) -> list[str]:
+        """The target's command line, with arch parameters, run knobs, the target's paths and
+        the kernel's timeout factor (a whole number, for a program's own time limits) filled
+        in."""
         values = {
+            "timeout_factor": math.ceil(timeout_factor),
             "page_size": arch.page_size,
             "arch": arch.name,
             "seed": knobs.seed,

@@ -84,12 +84,24 @@ class AgentClient:
         except OSError as e:
             raise AgentGone(f"agent channel failed: {e}") from e
 
+    def _offer(self, data: bytes) -> None:
+        """Send a short request unless the channel is full: QEMU does not take what the host
+        sends before the guest opens its port, and a slow boot (a debug kernel) would fill
+        the socket with HELLOs. A request this short is sent whole or not at all."""
+        self.sock.settimeout(0.0)
+        try:
+            self.sock.send(data)
+        except BlockingIOError:
+            pass
+        except OSError as e:
+            raise AgentGone(f"agent channel failed: {e}") from e
+
     def hello(self, deadline: float, alive=lambda: True) -> Hello:
         """Send HELLO every 200 ms until READY arrives (guest bytes sent before are lost)."""
         while True:
             if not alive():
                 raise AgentGone("QEMU exited before the agent answered")
-            self._send(b"HELLO\n")
+            self._offer(b"HELLO\n")
             try:
                 line = self._line(min(deadline, time.monotonic() + 0.2))
             except TimeoutError:

@@ -95,14 +95,14 @@ class Guest:
         arch = self.spec.arch
         start = time.monotonic()
         self.qemu.start()
-        deadline = start + arch.boot_timeout_s
+        deadline = start + self.spec.boot_deadline_s
         sock = self._connect_agent(deadline)
         self.agent = AgentClient(sock)
         try:
             hello = self.agent.hello(deadline, alive=self.qemu.alive)
         except TimeoutError:
             raise self._boot_failure(
-                f"{arch.name} guest did not reach its agent in {arch.boot_timeout_s:.0f}s"
+                f"{arch.name} guest did not reach its agent in {self.spec.boot_deadline_s:.0f}s"
             ) from None
         except AgentGone as e:
             raise self._boot_failure(f"{arch.name} guest died while booting ({e})") from e

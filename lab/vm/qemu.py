@@ -40,6 +40,11 @@ class MachineSpec:
     swap_disk_mb: int = 0  # a fresh raw disk per boot for swap; 0: none
     ssh_port: int = 0  # host port forwarded to the guest's port 22 (127.0.0.1 only); 0: none
     link: PrivateLink | None = None  # a private link to another guest (lab/vm/link.py)
+    boot_timeout_s: float = 0.0  # until the agent answers; 0: the arch's
+
+    @property
+    def boot_deadline_s(self) -> float:
+        return self.boot_timeout_s or self.arch.boot_timeout_s
 
     def cmdline(self) -> str:
         """The kernel command line."""

@@ -4,7 +4,7 @@
  * module, faultlab_spu.h), reported as KTAP version 1.
  *
  * Usage: nopfn --page-size N [--seed N] [--duration-s S] [--run-ms MS] [--stall-s S]
- *              [--case-timeout-s S] [--min-refaults N] [--min-switches N]
+ *              [--case-timeout-s S] [--timeout-factor N] [--min-refaults N] [--min-switches N]
  * Build: gcc -static -O2 -Wall -Wextra -pthread -o nopfn nopfn.c
  * Needs: the module loaded (labctl insmod faultlab_spu.ko), debugfs, root (the cases change
  * the switch rate through /sys/module/faultlab_spu/parameters).
@@ -18,7 +18,8 @@
  * Every case runs in a child process (its own process group) with extra "filler" contexts
  * so the switcher always has something to switch; the parent kills a child that makes no
  * progress for --stall-s seconds (a refault loop) or runs longer than --case-timeout-s (some
- * threads stuck), and prints the module's counters (faults, refaults, inserts, switches,
+ * threads stuck), both times --timeout-factor (a slower kernel: the lab passes its debug
+ * kernels' factor), and prints the module's counters (faults, refaults, inserts, switches,
  * waits) for each case, which the cases also require.
  */
 #define _GNU_SOURCE
@@ -1778,11 +1779,13 @@ static void parse_args(int argc, char **argv)
 		{ "run-ms", required_argument, NULL, 'r' },
 		{ "stall-s", required_argument, NULL, 't' },
 		{ "case-timeout-s", required_argument, NULL, 'T' },
+		{ "timeout-factor", required_argument, NULL, 'F' },
 		{ "min-refaults", required_argument, NULL, 'R' },
 		{ "min-switches", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool seeded = false;
+	long factor = 1;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -1793,6 +1796,7 @@ static void parse_args(int argc, char **argv)
 		case 'r': run_ms = option_number("--run-ms", optarg, 10, 3600000); break;
 		case 't': stall_s = option_number("--stall-s", optarg, 1, 3600); break;
 		case 'T': case_timeout_s = option_number("--case-timeout-s", optarg, 1, 86400); break;
+		case 'F': factor = option_number("--timeout-factor", optarg, 1, 100); break;
 		case 'R': min_refaults = option_number("--min-refaults", optarg, 0, LONG_MAX); break;
 		case 'S': min_switches = option_number("--min-switches", optarg, 0, LONG_MAX); break;
 		default: goto usage;
@@ -1802,10 +1806,13 @@ static void parse_args(int argc, char **argv)
 		goto usage;
 	if (!seeded)
 		seed = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 16;
+	stall_s *= factor;
+	case_timeout_s *= factor;
 	return;
 usage:
 	fprintf(stderr, "usage: %s --page-size N [--seed N] [--duration-s S] [--run-ms MS] "
-		"[--stall-s S] [--case-timeout-s S] [--min-refaults N] [--min-switches N]\n",
+		"[--stall-s S] [--case-timeout-s S] [--timeout-factor N] [--min-refaults N] "
+		"[--min-switches N]\n",
 		argv[0]);
 	exit(2);
 }
