@@ -341,6 +341,8 @@ def build_kernel(request: BuildRequest, store: ArtifactStore | None = None) -> K
                     "config": config_sha256,
                     "toolchain": tools.as_dict(),
                     "targets": arch.build_targets,
+                    # what the flavour adds to every boot (absent for none: older keys hold)
+                    **({"cmdline": list(flavour.cmdline)} if flavour.cmdline else {}),
                 },
                 sort_keys=True,
             ).encode()
