@@ -275,6 +275,8 @@ static int check_dirty(void)
 		if (!dirty_obj[i].any)
 			continue;
 		dirty_obj[i].any = false;
+		if (!M.obj[i].live)
+			continue;
 		lo = dirty_obj[i].lo / ps * ps;
 		hi = (dirty_obj[i].hi + ps - 1) / ps * ps;
 		if (hi <= lo)

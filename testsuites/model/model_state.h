@@ -132,7 +132,7 @@ static struct {
 
 static bool is_file(int oid)
 {
-	return oid >= 0 && M.obj[oid].kind != K_SHM;
+	return oid >= 0 && oid < MAXOBJ && M.obj[oid].live && M.obj[oid].kind != K_SHM;
 }
 
 /* Whole pages of object oid that lie at least partly below its size. */
@@ -255,6 +255,7 @@ static void gc_shm(void)
 			free(M.obj[i].val);
 			free(M.obj[i].unk);
 			memset(&M.obj[i], 0, sizeof M.obj[i]);
+			M.obj[i].fd = M.obj[i].dfd = M.obj[i].rofd = -1;
 		}
 }
 
