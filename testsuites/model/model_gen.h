@@ -313,7 +313,7 @@ static void gen_mprotect(struct op *op)
 
 	do
 		pick_range(&p, &n, 25);
-	while (cap.prot_none_warn && has_prot_none(p, n) && ++tries < 8);
+	while (cap.prot_none_warn && !strict && has_prot_none(p, n) && ++tries < 8);
 	op->p[0] = p;
 	op->p[1] = n;
 	op->p[2] = chance(40) ? PROT_READ | PROT_WRITE : (int)rnd(8);
@@ -499,6 +499,12 @@ static void gen_falloc(struct op *op)
 	if (off + len > maxsz) {
 		off = off > maxsz / 2 ? maxsz / 2 : off;
 		len = maxsz - off > 0 ? (maxsz - off) / 2 + 1 : 1;
+	}
+	if (ext4 && (mode & FALLOC_FL_ZERO_RANGE) && cap.ext4_zero_stale) {
+		off = off / ps * ps;
+		len = (len + ps - 1) / ps * ps;
+		if (off + len > maxsz)
+			off = maxsz - len;
 	}
 	op->p[0] = oid;
 	op->p[1] = mode;

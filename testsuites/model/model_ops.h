@@ -667,6 +667,8 @@ static int op_mremap(struct op *op)
 					       "kernel may have merged them)");
 		}
 	}
+	if (late && n > newn && !cap.mremap_efault_unmaps)
+		return skip_op("a shrinking move failing late, on a kernel that checks first");
 	trace("\tr = (long)mremap(A(%zu), %zu * PS, %zu * PS, %ld, A(%zu)); e = errno;", p, n, newn,
 	      fl, np);
 	r = (long)mremap(A(p), n * ps, newn * ps, fl, A(np));
@@ -794,7 +796,7 @@ static int op_mprotect(struct op *op)
 		return skip_op("parameters out of range");
 	if (!mis && lock_unknown(p, n))
 		return skip_op("mprotect of pages whose mlock state is unknown");
-	if (!mis && cap.prot_none_warn && has_prot_none(p, n))
+	if (!mis && cap.prot_none_warn && !strict && has_prot_none(p, n))
 		return skip_op("mprotect over PROT_NONE pages (ppc64 radix < 6.7 WARNs)");
 	trace("\tr = mprotect(A(%zu) + %ld, %zu * PS, %d); e = errno;", p, mis, n, prot);
 	r = mprotect(A(p) + mis, n * ps, prot);
@@ -1377,6 +1379,8 @@ static int op_falloc(struct op *op)
 	else if (!ext4 && m & (FALLOC_FL_ZERO_RANGE | FALLOC_FL_COLLAPSE_RANGE |
 			       FALLOC_FL_INSERT_RANGE))
 		return skip_op("a tmpfs fallocate mode this model does not know");
+	else if (ext4 && m == FALLOC_FL_ZERO_RANGE && cap.ext4_zero_stale && (off | len) % ps)
+		return skip_op("an unaligned ext4 ZERO_RANGE (stale bytes after mapped writes here)");
 	else if (m == FALLOC_FL_COLLAPSE_RANGE && ((off | len) % bs || off + len >= o->size))
 		want_e = EINVAL;
 	else if (m == FALLOC_FL_INSERT_RANGE && ((off | len) % bs || off >= o->size))
