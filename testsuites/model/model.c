@@ -298,10 +298,10 @@ static void probe_all(void)
 			close(fd);
 		cap.ext4_zero_stale = probe_ext4_zero_stale();
 		if (cap.ext4_zero_stale)
-			diag("probe: ext4 data bug: ZERO_RANGE over part of a mapped page, a write "
-			     "through the mapping, then ZERO_RANGE ending in a partial block inside "
-			     "it leaves the written bytes%s", strict ? "" : "; ext4 ZERO_RANGE is kept "
-			     "page-aligned (--strict: not)");
+			diag("probe: ext4 data bug: ZERO_RANGE over part of a mapped page, a "
+			     "write through the mapping, then ZERO_RANGE ending in a partial "
+			     "block inside it leaves the written bytes%s", strict ? "" :
+			     "; ext4 ZERO_RANGE is kept page-aligned (--strict: not)");
 		cap.ext4_zero_stale &= !strict;
 	}
 	diag("probe: MADV_REMOVE without PROT_WRITE: %s; PROT_EXEC on memfd %s, %s %s, ext4 %s, "
@@ -319,7 +319,8 @@ static void probe_all(void)
 	if (cap.prot_none_warn)
 		diag("probe: ppc64 radix before 6.7: an old PROT_NONE pte trips a false-positive "
 		     "VM_WARN_ON_ONCE in __pte_flags_need_flush() on mprotect(): %s",
-		     strict ? "not avoided (--strict)" : "PROT_NONE pages are not mprotect()ed again");
+		     strict ? "not avoided (--strict)" :
+		     "PROT_NONE pages are not mprotect()ed again");
 	diag("probe: tmpfs fallocate ZERO_RANGE %s, COLLAPSE_RANGE %s, INSERT_RANGE %s; ext4 block "
 	     "size %zu", cap.tmpfs_zero ? "yes" : "EOPNOTSUPP", cap.tmpfs_collapse ? "yes" :
 	     "EOPNOTSUPP", cap.tmpfs_insert ? "yes" : "EOPNOTSUPP", cap.ext4_bsize);
@@ -708,8 +709,8 @@ static bool dd_bounded(void)
 	static char why[80];
 
 	if (dd_total_ms + now_ms() - dd.t0 >= dd_total_max_ms)
-		snprintf(why, sizeof why, "stopped by the bound of %ld s for all minimisations of this "
-			 "run", dd_total_max_ms / 1000);
+		snprintf(why, sizeof why, "stopped by the bound of %ld s for all minimisations "
+			 "of this run", dd_total_max_ms / 1000);
 	else if (dd.replays >= dd_max_replays)
 		snprintf(why, sizeof why, "stopped by the bound of %ld replays", dd_max_replays);
 	else if (now_ms() - dd.t0 >= dd_max_ms)
@@ -808,8 +809,8 @@ static void print_reproducer(const struct seq *s)
 		printf("# %.*s\n", (int)(nl - p), p);
 	}
 	printf("# \ttmpfs_dir = argc > 1 ? argv[1] : \"%s\";\n", dir_tmpfs);
-	if (!ext4_problem[0])
-		printf("# \text4_dir = argc > 2 ? argv[2] : \"%s\";\n", dir_ext4);
+	printf("# \text4_dir = argc > 2 ? argv[2] : \"%s\";\n",
+	       ext4_problem[0] ? "/mnt/ext4" : dir_ext4);
 	lseek(fd, 0, SEEK_SET);
 	f = fdopen(fd, "r");
 	while (f && fgets(line, sizeof line, f))

@@ -368,6 +368,54 @@ static int skip_op(const char *why)
 
 static void child_shared_write(int oid, size_t off, size_t len, unsigned gen);
 
+/* ---- flags as C expressions, for the reproducer ---- */
+
+static const char *c_flags(const struct flagname *t, long v, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (; t->name; t++)
+		if (v & t->bit) {
+			n += snprintf(buf + n, size - n, "%s%s", n ? " | " : "", t->name);
+			v &= ~t->bit;
+		}
+	if (v || !n)
+		snprintf(buf + n, size - n, "%s%ld", n ? " | " : "", v);
+	return buf;
+}
+
+static const struct flagname c_prot_names[] = { { PROT_READ, "PROT_READ" },
+	{ PROT_WRITE, "PROT_WRITE" }, { PROT_EXEC, "PROT_EXEC" }, { 0, NULL } };
+static const struct flagname c_map_names[] = { { MAP_SHARED, "MAP_SHARED" },
+	{ MAP_PRIVATE, "MAP_PRIVATE" }, { MAP_ANONYMOUS, "MAP_ANONYMOUS" },
+	{ MAP_FIXED, "MAP_FIXED" }, { MAP_FIXED_NOREPLACE, "MAP_FIXED_NOREPLACE" },
+	{ MAP_POPULATE, "MAP_POPULATE" }, { MAP_LOCKED, "MAP_LOCKED" }, { 0, NULL } };
+static const struct flagname c_mremap_names[] = { { MREMAP_MAYMOVE, "MREMAP_MAYMOVE" },
+	{ MREMAP_FIXED, "MREMAP_FIXED" }, { MREMAP_DONTUNMAP, "MREMAP_DONTUNMAP" }, { 0, NULL } };
+static const struct flagname c_msync_names[] = { { MS_ASYNC, "MS_ASYNC" }, { MS_SYNC, "MS_SYNC" },
+	{ MS_INVALIDATE, "MS_INVALIDATE" }, { 0, NULL } };
+static const struct flagname c_falloc_names[] = { { FALLOC_FL_KEEP_SIZE, "FALLOC_FL_KEEP_SIZE" },
+	{ FALLOC_FL_PUNCH_HOLE, "FALLOC_FL_PUNCH_HOLE" },
+	{ FALLOC_FL_COLLAPSE_RANGE, "FALLOC_FL_COLLAPSE_RANGE" },
+	{ FALLOC_FL_ZERO_RANGE, "FALLOC_FL_ZERO_RANGE" },
+	{ FALLOC_FL_INSERT_RANGE, "FALLOC_FL_INSERT_RANGE" }, { 0, NULL } };
+
+static const char *c_madv(int adv)
+{
+	switch (adv) {
+	case MADV_DONTNEED: return "MADV_DONTNEED";
+	case MADV_FREE: return "MADV_FREE";
+	case MADV_REMOVE: return "MADV_REMOVE";
+	case MADV_PAGEOUT: return "MADV_PAGEOUT";
+	case MADV_COLD: return "MADV_COLD";
+	case MADV_WILLNEED: return "MADV_WILLNEED";
+	case MADV_POPULATE_READ: return "MADV_POPULATE_READ";
+	case MADV_POPULATE_WRITE: return "MADV_POPULATE_WRITE";
+	}
+	return "-1";
+}
+
 static const char *fdx(int oid, int which)
 {
 	static char b[4][24];
@@ -425,7 +473,7 @@ static int op_mmap(struct op *op)
 	int fd = -1;
 	bool shared = src == -3 || (src >= 0 && (fl & MF_SHARED)), ro = src >= 0 && (fl & MF_RO);
 	bool overlap = false;
-	char *want = A(p) + mis, *r;
+	char *want = A(p) + mis, *r, cb[2][120];
 	int e;
 
 	if (p + n > NP || (src >= 0 && (src >= M.nfile || !M.obj[src].live)) || src == -1 ||
@@ -459,8 +507,10 @@ static int op_mmap(struct op *op)
 		if (oid == MAXOBJ)
 			return skip_op("no room for another shm object in the model");
 	}
-	trace("\tr = (long)mmap(A(%zu) + %ld, %zu * PS, %d, %d, %s, %zu * PS); e = errno;", p, mis,
-	      n, prot, flags, src >= 0 ? fdx(src, ro ? 2 : 0) : "-1", src >= 0 ? pgoff : 0);
+	trace("\tr = (long)mmap(A(%zu) + %ld, %zu * PS, %s, %s, %s, %zu * PS); e = errno;", p, mis,
+	      n, c_flags(c_prot_names, prot, cb[0], sizeof cb[0]),
+	      c_flags(c_map_names, flags, cb[1], sizeof cb[1]),
+	      src >= 0 ? fdx(src, ro ? 2 : 0) : "-1", src >= 0 ? pgoff : 0);
 	r = mmap(want, n * ps, prot, flags, fd, src >= 0 ? pgoff * ps : 0);
 	e = errno;
 	if (want_e || r == MAP_FAILED)
@@ -624,6 +674,7 @@ static int op_mremap(struct op *op)
 	int want_e2 = 0;   /* another errno that is as right */
 	struct vpage *moved;
 	long want = (long)A(p);
+	char cb[80];
 
 	if (p + n > NP || p + newn > NP || (fixed && np + newn > NP))
 		return skip_op("parameters out of range");
@@ -669,8 +720,8 @@ static int op_mremap(struct op *op)
 	}
 	if (late && n > newn && !cap.mremap_efault_unmaps)
 		return skip_op("a shrinking move failing late, on a kernel that checks first");
-	trace("\tr = (long)mremap(A(%zu), %zu * PS, %zu * PS, %ld, A(%zu)); e = errno;", p, n, newn,
-	      fl, np);
+	trace("\tr = (long)mremap(A(%zu), %zu * PS, %zu * PS, %s, A(%zu)); e = errno;", p, n, newn,
+	      c_flags(c_mremap_names, fl, cb, sizeof cb), np);
 	r = (long)mremap(A(p), n * ps, newn * ps, fl, A(np));
 	e = errno;
 	if (late && cap.mremap_efault_unmaps) {
@@ -791,6 +842,7 @@ static int op_mprotect(struct op *op)
 	size_t p = op->p[0], n = op->p[1], q;
 	int prot = op->p[2] & 7, want_e = 0, e;
 	long mis = op->p[3], r;
+	char cb[64];
 
 	if (p + n > NP)
 		return skip_op("parameters out of range");
@@ -798,7 +850,8 @@ static int op_mprotect(struct op *op)
 		return skip_op("mprotect of pages whose mlock state is unknown");
 	if (!mis && cap.prot_none_warn && !strict && has_prot_none(p, n))
 		return skip_op("mprotect over PROT_NONE pages (ppc64 radix < 6.7 WARNs)");
-	trace("\tr = mprotect(A(%zu) + %ld, %zu * PS, %d); e = errno;", p, mis, n, prot);
+	trace("\tr = mprotect(A(%zu) + %ld, %zu * PS, %s); e = errno;", p, mis, n,
+	      c_flags(c_prot_names, prot, cb, sizeof cb));
 	r = mprotect(A(p) + mis, n * ps, prot);
 	e = errno;
 	if (mis)
@@ -997,7 +1050,7 @@ static int op_madvise(struct op *op)
 			    check_page(q) < 0)
 				return -1;
 	}
-	trace("\tr = madvise(A(%zu) + %ld, %zu * PS, %d); e = errno;", p, mis, n, adv);
+	trace("\tr = madvise(A(%zu) + %ld, %zu * PS, %s); e = errno;", p, mis, n, c_madv(adv));
 	r = madvise(A(p) + mis, n * ps, adv);
 	e = errno;
 	if (!mis && adv_supported(adv)) /* the walk's effects up to where it stopped */
@@ -1059,6 +1112,7 @@ static int op_msync(struct op *op)
 	size_t p = op->p[0], n = op->p[1], q;
 	int fl = op->p[2], want_e = 0, unmapped = 0, e;
 	long mis = op->p[3], r;
+	char cb[64];
 
 	if (p + n > NP)
 		return skip_op("parameters out of range");
@@ -1084,7 +1138,8 @@ static int op_msync(struct op *op)
 	}
 	if (!want_e)
 		want_e = unmapped;
-	trace("\tr = msync(A(%zu) + %ld, %zu * PS, %d); e = errno;", p, mis, n, fl);
+	trace("\tr = msync(A(%zu) + %ld, %zu * PS, %s); e = errno;", p, mis, n,
+	      c_flags(c_msync_names, fl, cb, sizeof cb));
 	r = msync(A(p) + mis, n * ps, fl);
 	e = errno;
 	mark_pages(p, n);
@@ -1354,7 +1409,7 @@ static int op_falloc(struct op *op)
 	struct obj *o = &M.obj[oid];
 	bool ext4 = o->kind == K_EXT4, keep = mode & FALLOC_FL_KEEP_SIZE;
 	int m = mode & ~FALLOC_FL_KEEP_SIZE;
-	char what[80], b[48];
+	char what[80], b[48], cb[120];
 	long r;
 
 	if (!file_op_ok(oid) || off > o->cap || len > o->cap)
@@ -1380,7 +1435,8 @@ static int op_falloc(struct op *op)
 			       FALLOC_FL_INSERT_RANGE))
 		return skip_op("a tmpfs fallocate mode this model does not know");
 	else if (ext4 && m == FALLOC_FL_ZERO_RANGE && cap.ext4_zero_stale && (off | len) % ps)
-		return skip_op("an unaligned ext4 ZERO_RANGE (stale bytes after mapped writes here)");
+		return skip_op("an unaligned ext4 ZERO_RANGE (stale bytes after mapped "
+			       "writes on this kernel)");
 	else if (m == FALLOC_FL_COLLAPSE_RANGE && ((off | len) % bs || off + len >= o->size))
 		want_e = EINVAL;
 	else if (m == FALLOC_FL_INSERT_RANGE && ((off | len) % bs || off >= o->size))
@@ -1391,7 +1447,8 @@ static int op_falloc(struct op *op)
 		newsize = o->size + len;
 	if (newsize > o->cap || off + len > o->cap)
 		return skip_op("the file would outgrow the model");
-	trace("\tr = fallocate(%s, %d, %zu, %zu); e = errno;", fdx(oid, 0), mode, off, len);
+	trace("\tr = fallocate(%s, %s, %zu, %zu); e = errno;", fdx(oid, 0),
+	      c_flags(c_falloc_names, mode, cb, sizeof cb), off, len);
 	r = fallocate(o->fd, mode, off, len);
 	e = errno;
 	if (want_e)

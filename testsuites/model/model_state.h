@@ -75,10 +75,11 @@ static struct {
 	bool prot_none_warn;        /* ppc64 radix before 6.7: mprotect() over a PROT_NONE pte whose
 				     * accessed bit is clear (MADV_COLD, PAGEOUT, reclaim) trips a
 				     * false-positive VM_WARN_ON_ONCE in __pte_flags_need_flush() */
-	bool ext4_zero_stale;       /* ext4 ZERO_RANGE over part of a mapped page, a write through
-				     * the mapping, then ZERO_RANGE or PUNCH_HOLE ending in a partial
-				     * block inside it leaves the written bytes (6.1, ppc64, 64K pages
-				     * and 1K blocks): ZERO_RANGE stays page-aligned there */
+	bool ext4_zero_stale;       /* ext4 ZERO_RANGE over part of a mapped page, a write
+				     * through the mapping, then ZERO_RANGE or PUNCH_HOLE ending
+				     * in a partial block inside it leaves the written bytes (6.1,
+				     * ppc64, 64K pages and 1K blocks): ZERO_RANGE stays
+				     * page-aligned there */
 	bool mremap_efault_unmaps;  /* a move failing with EFAULT (old range past its vma) has
 				     * unmapped the target first (6.1, 6.12; not 6.18) */
 	bool mremap_multi;          /* a move (MAYMOVE|FIXED, same length) may span holes and
