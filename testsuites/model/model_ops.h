@@ -754,10 +754,14 @@ static int op_mremap(struct op *op)
 				page_unmap(q);
 		}
 		moved = calloc(newn, sizeof *moved);
-		if (dontunmap && cap.dontunmap_unlocks_vma && M.pg[p].lock != LK_NONE)
+		bool unlocks = dontunmap && cap.dontunmap_unlocks_vma && M.pg[p].lock != LK_NONE;
+
+		if (unlocks)
 			dontunmap_unlock_vma(p, len);
 		split_range(p, len);
 		move_pages(p, len, moved, dontunmap);
+		for (q = 0; unlocks && q < len; q++) /* seen unlocked there too on 6.18 */
+			moved[q].lock = LK_UNKNOWN;
 		if (newn > len)
 			extend_pages(moved + len, newn - len, &moved[len - 1]);
 		for (q = 0; q < newn; q++) {
