@@ -18,7 +18,7 @@ def test_smoke_suite_program_gets_the_arch_page_size():
     assert program.argv(get_arch("x86_64"), knobs) == ["/lab/bin/smoke", "--page-size", "4096"]
 
 
-@pytest.mark.parametrize("suite", ["fault", "nonlinear"])
+@pytest.mark.parametrize("suite", ["fault", "nonlinear", "model"])
 def test_randomized_suites_get_the_seed_and_duration(suite):
     program = all_suites()[suite].programs[0]
     argv = program.argv(get_arch("x86_64"), Knobs(seed=1234, duration_s=600))
