@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.suites import load_suite
-from lab.testing import assert_program_passed
+from lab.run.lab_guest import assert_program_passed
+from lab.suites.catalogue import load_suite
 
 SUITE = load_suite(Path(__file__).parent)
 
