@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "../lib/ktap.h"
+#include "../lib/rand.h"
 #include "../lib/options.h"
 
 #define ZEROS (-1L)      /* generation meaning "zero-filled" */
@@ -65,25 +66,6 @@ static struct fs fs_tmpfs = { "tmpfs", NULL, TMPFS_MAGIC, false, "" };
 static struct fs fs_ext4 = { "ext4", NULL, EXT4_SUPER_MAGIC, true, "" };
 
 /* ---- output ---- */
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
-/* ---- reproducible randomness (splitmix64) ---- */
-
-static uint64_t rng_next(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 /* A generator of its own for each (case, user) pair, derived from --seed. */
 static uint64_t rng_for(unsigned user)

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "../lib/ktap.h"
+#include "../lib/rand.h"
 #include "../lib/options.h"
 
 /* ---- what glibc 2.36's headers may lack ---- */
@@ -105,25 +106,6 @@ static char *arena = (char *)ARENA_ADDR;
 static inline char *A(size_t page)
 {
 	return arena + page * ps;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
-/* ---- reproducible randomness (splitmix64) ---- */
-
-static uint64_t rng_next(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
 }
 
 static uint64_t rng;

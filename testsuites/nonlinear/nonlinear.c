@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "../lib/ktap.h"
+#include "../lib/rand.h"
 
 enum { PASS = 0, FAIL = -1, SKIP = 1 };
 
@@ -95,15 +96,11 @@ static int expect(int got, int want, const char *call)
 	return fail("%s: expected %s, got %s", call, errname(want), errname(got));
 }
 
-/* ---- random numbers (splitmix64) ---- */
+/* ---- random numbers (splitmix64, ../lib/rand.h) ---- */
 
 static uint64_t rnd(void)
 {
-	uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ z >> 30) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ z >> 27) * 0x94d049bb133111ebULL;
-	return z ^ z >> 31;
+	return rng_next(&rng);
 }
 
 static size_t below(size_t n)

@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "../lib/ktap.h"
+#include "../lib/rand.h"
 #include "../lib/options.h"
 #include "faultlab_spu.h"
 
@@ -75,14 +76,6 @@ static bool wedged;              /* a case's process survived SIGKILL: stuck in 
 
 /* ---- small helpers ---- */
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
 static void sleep_us(long us)
 {
 	struct timespec ts = { us / 1000000, us % 1000000 * 1000 };
@@ -94,15 +87,6 @@ static void sleep_us(long us)
 static void beat(void)
 {
 	atomic_fetch_add_explicit(heartbeat, 1, memory_order_relaxed);
-}
-
-static uint64_t rng_next(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
 }
 
 /* A generator of its own for each (case, repeat, user), derived from --seed. */

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "../lib/ktap.h"
+#include "../lib/rand.h"
 #include "../lib/options.h"
 
 #ifdef __powerpc__
@@ -62,14 +63,6 @@ static int ctx_fd = -1, mem_fd = -1;
 static uint64_t want[LS_SIZE / 8], got[LS_SIZE / 8]; /* expected and found local store */
 
 /* ---- helpers ---- */
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
 
 static long minflt(int who)
 {
