@@ -443,7 +443,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             )
         report = collect_report(db, record, run_dir, last=args.last)
     files = write_report(report, run_dir)
-    console().print(summary_view(report, files))
+    console().print(summary_view(report, files), soft_wrap=True)
     return report.exit_status
 
 

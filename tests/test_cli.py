@@ -4,7 +4,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -13,8 +12,7 @@ import pexpect
 import pytest
 
 from lab.history.store import HistoryStore
-
-LAB = [sys.executable, "-m", "lab"]
+from tests.labcli import LAB, run_folder
 
 
 def lab(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
@@ -54,7 +52,8 @@ def test_run_writes_results_for_each_arch(kernel, arch, tmp_path):
     result = lab("run", "--arch", arch.name, "--suite", "smoke", "--results", str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     (run_dir,) = tmp_path.iterdir()
-    assert f"report: {run_dir}/results.json" in result.stdout
+    assert run_folder(result.stdout) == run_dir
+    assert f"report: {run_dir}/report.html" in result.stdout
     records = json.loads((run_dir / "results.json").read_text())["records"]
     cases = {(r["suite"], r["case"]): r["state"] for r in records}
     assert cases[("boot", "boot")] == "pass"

@@ -4,8 +4,6 @@ leaves nothing running, a wrong host key is refused."""
 
 import json
 import socket
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import replace
@@ -26,9 +24,10 @@ from lab.vm.guest import Guest
 from lab.vm.ports import free_port
 from lab.vm.qemu import MachineSpec
 from lab.vm.sshd import start_sshd
+from tests.labcli import lab_run
 
 pytestmark = pytest.mark.integration
-LAB = [sys.executable, "-m", "lab"]
+
 SUITES = "smoke,fault,nonlinear,nopfn"
 SEED = "7"
 
@@ -60,15 +59,6 @@ def target_args(endpoint, kernel) -> list[str]:
         "--target-kernel-build",
         kernel.id,
     ]
-
-
-def lab_run(*args: str) -> tuple[subprocess.CompletedProcess[str], Path]:
-    done = subprocess.run(
-        [*LAB, "run", *args], capture_output=True, text=True, timeout=1800, stdin=subprocess.DEVNULL
-    )
-    assert "report: " in done.stdout, done.stdout + done.stderr
-    run_dir = Path(done.stdout.rsplit("report: ", 1)[1].split("/results.json")[0])
-    return done, run_dir
 
 
 def states(run_dir: Path) -> dict[tuple[str, str], str]:

@@ -6,7 +6,6 @@ runs the suites on B through A, on both at once, and refuses a jump host it does
 
 import json
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,9 +25,10 @@ from lab.vm.link import link_pair
 from lab.vm.ports import free_port
 from lab.vm.qemu import MachineSpec
 from lab.vm.sshd import SshEndpoint, start_sshd
+from tests.labcli import LAB, lab_run
 
 pytestmark = pytest.mark.integration
-LAB = [sys.executable, "-m", "lab"]
+
 SEED = "7"
 CONFIG = """\
 Host a
@@ -120,15 +120,6 @@ def pair(kernel, arch, tmp_path_factory):
         known_hosts = folder / "known_hosts"
         known_hosts.write_text(jump.known_hosts.read_text() + inner.known_hosts.read_text())
         yield Pair(jump, inner, config, known_hosts)
-
-
-def lab_run(*args: str) -> tuple[subprocess.CompletedProcess[str], Path]:
-    done = subprocess.run(
-        [*LAB, "run", *args], capture_output=True, text=True, timeout=1800, stdin=subprocess.DEVNULL
-    )
-    assert "report: " in done.stdout, done.stdout + done.stderr
-    run_dir = Path(done.stdout.rsplit("report: ", 1)[1].split("/results.json")[0])
-    return done, run_dir
 
 
 def states(run_dir: Path, target: str = "") -> dict[tuple[str, str], str]:

@@ -240,7 +240,7 @@ def bisect(state: BisectState, runtime: Runtime | None = None, as_json: bool = F
     if as_json:
         print(json.dumps(bisect_document(report, path), indent=2), flush=True)
     else:
-        console().print(terminal(report, path))
+        console().print(terminal(report, path), soft_wrap=True)
     return EXIT_STATUS[result.kind]
 
 

@@ -39,7 +39,7 @@ def nightly(job: NightlyJob) -> int:
         files = write_report(report, night_dir)
         for old in prune_nights(job.options.results_root, job.keep):
             note(f"nightly: removed the results of {old.name} (kept the newest {job.keep})")
-    console().print(summary_view(report, files))
+    console().print(summary_view(report, files), soft_wrap=True)
     note(disk_usage(job.options.results_root, history).describe())
     note(f"nightly {record.run.run_id}: history {history}, report {files.html}")
     return report.exit_status

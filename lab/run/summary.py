@@ -77,7 +77,10 @@ def print_summary(
             if run.target
             else f"kernel {run.build_id or '-'} ({run.release or '-'}), boot {boots}"
         )
-        console.print(f"{run.arch}: {where}", highlight=False)
-    console.print(f"results: {run_dir}/results.json, {run_dir}/junit.xml", highlight=False)
+        console.print(f"{run.arch}: {where}", highlight=False, soft_wrap=True)
+    # paths are never wrapped, whatever the width: they are copied and parsed
+    console.print(
+        f"results: {run_dir}/results.json, {run_dir}/junit.xml", highlight=False, soft_wrap=True
+    )
     if report is not None:
-        console.print(f"report: {report}", highlight=False)
+        console.print(f"report: {report}", highlight=False, soft_wrap=True)

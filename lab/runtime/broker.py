@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kombu import Connection
-from kombu.exceptions import OperationalError
 
 from lab.errors import InfraError, UsageError
 from lab.runtime.reaper import end_marked, marked_processes, stop_group
@@ -130,7 +129,7 @@ class LocalBroker:
         return self
 
     def _wait_ready(self, deadline: float) -> None:
-        """Until an AMQP handshake succeeds; an InfraError naming the logs when the node
+        """Until an AMQP round trip succeeds; an InfraError naming the logs when the node
         exits or the deadline passes first."""
 
         def check_alive(exc: Exception, interval: float) -> None:
@@ -144,21 +143,32 @@ class LocalBroker:
                     f"and {out}:\n{tail}"
                 )
 
-        with Connection(self.url, connect_timeout=2) as conn:
+        # A handshake alone is not enough: a node still booting accepts one and then resets
+        # the connection, so wait for a full round trip (a queue declared on a channel).
+        last: Exception | None = None
+        while time.monotonic() < deadline:
             try:
-                conn.ensure_connection(
-                    errback=check_alive,
-                    interval_start=0.2,
-                    interval_step=0.2,
-                    interval_max=0.5,
-                    timeout=max(0.1, deadline - time.monotonic()),
-                )
-            except OperationalError as e:
-                raise InfraError(
-                    f"RabbitMQ node {self.node} did not accept AMQP on "
-                    f"127.0.0.1:{self.amqp_port} within "
-                    f"{self.start_timeout_s:.0f}s ({e}); see {self.log}"
-                ) from e
+                with Connection(self.url, connect_timeout=2) as conn:
+                    conn.ensure_connection(
+                        errback=check_alive,
+                        interval_start=0.2,
+                        interval_step=0.2,
+                        interval_max=0.5,
+                        timeout=max(0.1, deadline - time.monotonic()),
+                    )
+                    conn.default_channel.queue_declare(queue="", exclusive=True, auto_delete=True)
+                    return
+            except InfraError:
+                raise
+            except Exception as e:  # any refusal or reset of a node still booting
+                last = e
+                check_alive(e, 0.0)
+                time.sleep(0.3)
+        raise InfraError(
+            f"RabbitMQ node {self.node} did not accept AMQP on "
+            f"127.0.0.1:{self.amqp_port} within "
+            f"{self.start_timeout_s:.0f}s ({last}); see {self.log}"
+        )
 
     def processes(self) -> list[int]:
         """Every live process of the node, its epmd and their children."""
