@@ -34,6 +34,9 @@ class Expectation:
     fails: tuple[str, ...]
     pressure: str = "none"
     quiet_without_pressure: bool = False
+    seed: int | None = None  # a randomized suite's seed; default: the run's
+    args: tuple[str, ...] = ()  # appended to the program's arguments
+    arch: str | None = None  # the one arch to try it on; default: every --lab-arch
 
 
 def load_expectations() -> list[Expectation]:
@@ -46,6 +49,9 @@ def load_expectations() -> list[Expectation]:
             tuple(e["fails"]),
             e.get("pressure", "none"),
             e.get("quiet_without_pressure", False),
+            e.get("seed"),
+            tuple(e.get("args", ())),
+            e.get("arch"),
         )
         for name, e in data.items()
     ]
@@ -54,7 +60,9 @@ def load_expectations() -> list[Expectation]:
 EXPECTATIONS = load_expectations()
 
 
-def run_suite(kernel, arch, knobs, suite_name: str, pressure: str, workdir: Path) -> ProgramOutcome:
+def run_suite(
+    kernel, arch, knobs, suite_name: str, pressure: str, workdir: Path, args: tuple[str, ...] = ()
+) -> ProgramOutcome:
     """Boot `kernel` under `pressure` and run the suite's (single) program."""
     suite = all_suites()[suite_name]
     guest = LabGuest.of(kernel, [suite], workdir, knobs, GuestOptions(pressure=pressure))
@@ -62,7 +70,10 @@ def run_suite(kernel, arch, knobs, suite_name: str, pressure: str, workdir: Path
         (program,) = suite.programs
         # A broken kernel can hang the program (a zeroed lock, a lost wake-up): that is a
         # detection too, and needs no more than a few times the program's normal runtime.
-        return guest.run_program(dataclasses.replace(program, timeout_s=PROGRAM_TIMEOUT_S))
+        program = dataclasses.replace(
+            program, args=(*program.args, *args), timeout_s=PROGRAM_TIMEOUT_S
+        )
+        return guest.run_program(program)
     finally:
         guest.close()
 
@@ -76,8 +87,14 @@ def test_every_series_is_described():
 
 @pytest.mark.parametrize("expect", EXPECTATIONS, ids=lambda e: e.series)
 def test_suite_fails_on_the_broken_kernel(arch, knobs, expect: Expectation, tmp_path: Path):
+    if expect.arch and arch.name != expect.arch:
+        pytest.skip(f"{expect.series} is tried on {expect.arch} only")
+    if expect.seed is not None:
+        knobs = dataclasses.replace(knobs, seed=expect.seed)
     kernel = build_kernel(BuildRequest(arch=arch, series=SELFTEST / expect.series))
-    outcome = run_suite(kernel, arch, knobs, expect.suite, expect.pressure, tmp_path / "broken")
+    outcome = run_suite(
+        kernel, arch, knobs, expect.suite, expect.pressure, tmp_path / "broken", expect.args
+    )
     report = outcome.failure_report()
     assert not outcome.passed, f"{expect.suite} passed on {expect.series}:\n{report}"
     statuses = {case.name: case.status for case in outcome.ktap.cases}
