@@ -58,6 +58,8 @@ def print_summary(
 ) -> None:
     """The summary a person reads after `lab run` (the full table with `verbose`)."""
     console = console or default_console()
+    run_dir = run_dir.resolve()  # a path to copy from anywhere, whatever --results was
+    report = report.resolve() if report is not None else None
     if verbose:
         console.print(case_table(runs, f"faultlab run {run_dir.name}"))
     found = problems(runs)
