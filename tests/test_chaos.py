@@ -14,7 +14,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from lab.arch import parse_arches
 from lab.bisect.demo import DEMO_CULPRIT, DEMO_SERIES, DEMO_TEST
 from lab.bisect.state import load_state
 from tests.chaos import (
@@ -24,6 +23,7 @@ from tests.chaos import (
     results_hold_finished_programs,
     scratch_of,
 )
+from tests.labcli import skip_unless_first_arch
 
 pytestmark = pytest.mark.integration
 RUNS, NIGHTS, BISECTS = 10, 3, 4
@@ -131,9 +131,7 @@ def test_interrupted_nights_leave_the_history_whole(chaos, kernel, arch):
 
 
 def test_an_interrupted_bisect_resumes_to_the_same_culprit(chaos, arch, pytestconfig):
-    first = parse_arches(pytestconfig.getoption("arch"))[0]
-    if arch.name != first.name:
-        pytest.skip(f"bisects are interrupted on the first --lab-arch only ({first.name})")
+    skip_unless_first_arch(arch, pytestconfig, "bisects are interrupted")
     start = [
         "bisect",
         "--source",

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from lab.arch import parse_arches
 from lab.kernel.build import BuildRequest
 from lab.run.coverage import CoverageRequest, coverage_arch, tables
 from lab.suites.catalogue import all_suites
+from tests.labcli import skip_unless_first_arch
 
 pytestmark = pytest.mark.integration
 
@@ -26,9 +26,7 @@ CLAIMS = [
 def test_suites_cover_their_target_functions(arch, knobs, tmp_path: Path, pytestconfig):
     # A gcov kernel is a build tree of its own (about 8 min cold per arch): one arch is
     # enough to check the mechanism, the first --lab-arch; `lab coverage` runs any.
-    first = parse_arches(pytestconfig.getoption("arch"))[0]
-    if arch.name != first.name:
-        pytest.skip(f"coverage is measured on the first --lab-arch only ({first.name})")
+    skip_unless_first_arch(arch, pytestconfig, "coverage is measured")
     suites = all_suites()
     request = CoverageRequest(
         arches=(arch,),

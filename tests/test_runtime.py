@@ -3,7 +3,6 @@ refusals, the broker's config and finding processes by their environment."""
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,8 +13,8 @@ from lab.runtime.broker import CONSUMER_TIMEOUT_S, broker_config
 from lab.runtime.celery_app import DEFAULT_BROKER, TimeLimits, broker_from_env, make_app
 from lab.runtime.queues import QUEUES, parse_queues, qemu_queue, queue_tools
 from lab.runtime.reaper import end_marked, group_alive, marked_processes, stop_group
+from tests.labcli import LAB
 
-LAB = [sys.executable, "-m", "lab"]
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -3,7 +3,6 @@ keys; the agent served over an SSH channel with --stdio; `lab boot --ssh`."""
 
 import dataclasses
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -19,9 +18,9 @@ from lab.vm.guest import Guest
 from lab.vm.ports import free_port
 from lab.vm.qemu import MachineSpec
 from lab.vm.sshd import SshEndpoint, start_sshd
+from tests.labcli import LAB
 
 pytestmark = pytest.mark.integration
-LAB = [sys.executable, "-m", "lab"]
 IO_TIMEOUT_S = 30.0
 
 
